@@ -1,0 +1,80 @@
+// Reads a gzip'd tar produced by us (or by Velero), refusing anything unsafe or damaged:
+// links, special files, unsafe names, oversized entries, truncation and gzip/tar corruption.
+import { createHash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { extract as tarExtract } from 'tar-stream';
+import { CorruptArchiveError, errorMessage } from '../core/errors.js';
+import { assertSafeEntryName } from './format.js';
+
+export interface ArchiveEntry {
+  name: string;
+  data: Buffer;
+}
+
+export interface ReadOptions {
+  /** Largest accepted entry; a Kubernetes object is at most ~1.5 MiB in etcd. */
+  maxEntryBytes?: number;
+}
+
+export interface ReadSummary {
+  size: number;
+  sha256: string;
+  entries: number;
+}
+
+const DEFAULT_MAX_ENTRY = 16 * 1024 * 1024;
+
+export async function readArchive(
+  input: Readable,
+  onEntry: (entry: ArchiveEntry) => void | Promise<void>,
+  opts: ReadOptions = {},
+): Promise<ReadSummary> {
+  const max = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY;
+  const hash = createHash('sha256');
+  let size = 0;
+  let entries = 0;
+  const hasher = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const extract = tarExtract();
+  const consume = (async () => {
+    for await (const entry of extract) {
+      const { name, type, size: declared } = entry.header;
+      assertSafeEntryName(name);
+      if (type === 'directory') {
+        entry.resume();
+        continue;
+      }
+      if (type !== 'file' && type !== 'contiguous-file') {
+        throw new CorruptArchiveError(`archive entry ${JSON.stringify(name)} is a ${type}, not a regular file`);
+      }
+      if ((declared ?? 0) > max) {
+        throw new CorruptArchiveError(`archive entry ${JSON.stringify(name)} is ${declared} bytes, over the ${max}-byte limit`);
+      }
+      const chunks: Buffer[] = [];
+      for await (const c of entry) chunks.push(c as Buffer);
+      entries++;
+      await onEntry({ name, data: Buffer.concat(chunks) });
+    }
+  })();
+  try {
+    await Promise.all([pipeline(input, hasher, createGunzip(), extract), consume]);
+  } catch (err) {
+    input.destroy();
+    extract.destroy();
+    if (err instanceof CorruptArchiveError) throw err;
+    // Errors from gunzip/tar mean the bytes are damaged; storage and callback errors pass through.
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('Z_') || /tar|header|end of data|unexpected end/i.test(errorMessage(err))) {
+      throw new CorruptArchiveError(`archive is corrupt or truncated: ${errorMessage(err)}`);
+    }
+    throw err;
+  }
+  return { size, sha256: hash.digest('hex'), entries };
+}

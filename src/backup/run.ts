@@ -1,0 +1,292 @@
+// The backup pipeline: discover → list (paginated, parallel) → tar+gzip → upload, with
+// snapshot.json written last so a half-written snapshot never shows up in `list`.
+import { gzipSync } from 'node:zlib';
+import { objectEntryPath } from '../archive/format.js';
+import { ArchiveWriter } from '../archive/writer.js';
+import { AlreadyExistsError, errorMessage, UserError } from '../core/errors.js';
+import { defaultSnapshotName, validateNamespaceName, validateSnapshotName } from '../core/names.js';
+import { mapLimit } from '../core/pool.js';
+import { validateLabelSelector } from '../core/resources.js';
+import {
+  apiVersionOf,
+  type KubeObject,
+  qualifiedResource,
+  type ResourceCount,
+  type ResourceType,
+  SNAPSHOT_FORMAT_VERSION,
+  type Selection,
+  type SnapshotManifest,
+  type SnapshotWarning,
+} from '../core/types.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
+import { collectionPath, type DiscoveredType, discover, objectPath } from '../kube/discovery.js';
+import { archiveKey, lockKey, logKey, manifestKey } from '../storage/layout.js';
+import type { ObjectStore } from '../storage/store.js';
+import { clusterRolesOf, type ListJob, listableTypes, planListJobs, RelatedCollector } from './select.js';
+
+export interface BackupOptions {
+  name?: string;
+  selection: Selection;
+  ttlMs?: number;
+  labels?: Record<string, string>;
+  /** Resource lists in flight at once. */
+  concurrency?: number;
+  onProgress?: (p: BackupProgress) => void;
+  now?: () => Date;
+}
+
+export interface BackupProgress {
+  listsDone: number;
+  listsTotal: number;
+  objects: number;
+  bytes: number;
+}
+
+export interface BackupDeps {
+  client: KubeClient;
+  store: ObjectStore;
+  toolVersion: string;
+}
+
+interface LogLine {
+  ts: string;
+  level: 'info' | 'warning';
+  msg: string;
+  resource?: string;
+  namespace?: string;
+  count?: number;
+}
+
+export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<SnapshotManifest> {
+  const { client, store } = deps;
+  const sel = opts.selection;
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  validateSelection(sel);
+  const name = opts.name ?? defaultSnapshotName(sel.namespaces, sel.allNamespaces, started);
+  validateSnapshotName(name);
+
+  // Claim the name before any work: two backups with one name cannot both proceed.
+  if (await store.head(manifestKey(name))) throw nameTaken(name);
+  try {
+    await store.createExclusive(lockKey(name), Buffer.from(JSON.stringify({ startedAt: started.toISOString() })));
+  } catch (err) {
+    if (err instanceof AlreadyExistsError) throw nameTaken(name);
+    throw err;
+  }
+
+  const log: LogLine[] = [];
+  const warnings: SnapshotWarning[] = [];
+  const note = (l: Omit<LogLine, 'ts'>) => log.push({ ts: now().toISOString(), ...l });
+  const warn = (w: SnapshotWarning) => {
+    warnings.push(w);
+    note({ level: 'warning', msg: w.message, resource: w.resource, namespace: w.namespace });
+  };
+
+  const writer = new ArchiveWriter(started);
+  const upload = store.put(archiveKey(name), writer.output);
+  upload.catch(() => {});
+  try {
+    const [discovery, serverVersion] = await Promise.all([discover(client), client.serverVersion()]);
+    for (const f of discovery.failures) warn({ message: `discovery of ${f.groupVersion} failed: ${f.message}` });
+    const types = listableTypes(discovery.types, sel);
+    const { namespaces, namespaceObjects } = await resolveNamespaces(client, sel, warn);
+
+    const counts = new Map<string, ResourceCount>();
+    const related = new RelatedCollector();
+    const written = new Set<string>();
+    let bytes = 0;
+    let objects = 0;
+    const add = async (type: ResourceType, obj: KubeObject) => {
+      // List items come without apiVersion/kind; the archive stores whole objects.
+      const { apiVersion: _served, kind: _kind, ...rest } = obj;
+      const full = { apiVersion: apiVersionOf(type), kind: type.kind, ...rest } as KubeObject;
+      const path = objectEntryPath({
+        resource: qualifiedResource(type),
+        namespace: type.namespaced ? full.metadata.namespace : undefined,
+        name: full.metadata.name,
+      });
+      if (written.has(path)) return;
+      written.add(path);
+      const data = Buffer.from(JSON.stringify(full));
+      await writer.add(path, data);
+      bytes += data.length;
+      objects++;
+      const key = qualifiedResource(type);
+      const c = counts.get(key) ?? { resource: key, apiVersion: apiVersionOf(type), kind: type.kind, namespaced: type.namespaced, count: 0 };
+      c.count++;
+      counts.set(key, c);
+      related.observe(type, full);
+    };
+
+    const jobs = planListJobs(types, sel, namespaces);
+    let listsDone = 0;
+    const progress = () => opts.onProgress?.({ listsDone, listsTotal: jobs.length, objects, bytes });
+    const excluded = new Set(sel.excludeNamespaces);
+    await mapLimit(jobs, opts.concurrency ?? 8, async (job: ListJob<DiscoveredType>) => {
+      const where = { resource: qualifiedResource(job.type), namespace: job.namespace };
+      let n = 0;
+      try {
+        const query = job.type.namespaced && sel.labelSelector ? { labelSelector: sel.labelSelector } : {};
+        for await (const page of client.listPages(collectionPath(job.type, job.namespace), query)) {
+          for (const obj of page) {
+            if (job.type.namespaced && job.namespace === undefined && excluded.has(obj.metadata.namespace ?? '')) continue;
+            await add(job.type, obj);
+            n++;
+          }
+          progress();
+        }
+        note({ level: 'info', msg: 'listed', ...where, count: n });
+      } catch (err) {
+        if (err instanceof ApiError && (err.statusCode === 403 || err.statusCode === 404 || err.statusCode === 405)) {
+          warn({ ...where, message: `skipped ${describeJob(job)}: ${err.statusCode === 403 ? 'forbidden' : err.message}` });
+        } else throw err;
+      }
+      listsDone++;
+      progress();
+    });
+
+    if (sel.includeClusterResources === 'auto') {
+      await addRelated(client, types, related, namespaceObjects, add, warn);
+    }
+
+    const archive = await writer.finish();
+    const { size } = await upload;
+    const logBody = gzipSync(Buffer.from(log.map((l) => JSON.stringify(l)).join('\n') + '\n'));
+    await store.put(logKey(name), logBody);
+
+    const completed = now();
+    const manifest: SnapshotManifest = {
+      formatVersion: SNAPSHOT_FORMAT_VERSION,
+      name,
+      toolVersion: deps.toolVersion,
+      cluster: { server: client.server, version: serverVersion },
+      selection: sel,
+      namespaces,
+      startedAt: started.toISOString(),
+      completedAt: completed.toISOString(),
+      ...(opts.ttlMs ? { expiresAt: new Date(started.getTime() + opts.ttlMs).toISOString() } : {}),
+      labels: opts.labels ?? {},
+      resources: [...counts.values()].sort((a, b) => a.resource.localeCompare(b.resource)),
+      totalObjects: objects,
+      warnings,
+      archive: { key: archiveKey(name), size: size || archive.size, sha256: archive.sha256, encrypted: false },
+      log: { key: logKey(name) },
+    };
+    await store.createExclusive(manifestKey(name), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+    await store.delete(lockKey(name)).catch(() => {});
+    return manifest;
+  } catch (err) {
+    writer.abort(err instanceof Error ? err : new Error(String(err)));
+    await upload.catch(() => {});
+    // Leave nothing behind: a failed backup must not appear in `list` nor hold its name.
+    await Promise.all([archiveKey(name), logKey(name), lockKey(name)].map((k) => store.delete(k).catch(() => {})));
+    throw err;
+  }
+}
+
+function nameTaken(name: string): UserError {
+  return new AlreadyExistsError(
+    `snapshot "${name}"`,
+    'choose another name; if an interrupted backup left it behind, remove it with: kubectl snapshot delete ' + name,
+  );
+}
+
+function describeJob(job: ListJob): string {
+  const r = qualifiedResource(job.type);
+  return job.namespace ? `${r} in namespace ${job.namespace}` : job.type.namespaced ? `${r} in all namespaces` : r;
+}
+
+export function validateSelection(sel: Selection): void {
+  if (!sel.allNamespaces && sel.namespaces.length === 0) {
+    throw new UserError('no namespace selected', 'pass -n NAMESPACE (repeatable) or -A for all namespaces');
+  }
+  if (sel.allNamespaces && sel.namespaces.length > 0) {
+    throw new UserError('-n and -A cannot be combined', 'use -A with --exclude-namespace to leave some out');
+  }
+  for (const ns of [...sel.namespaces, ...sel.excludeNamespaces]) validateNamespaceName(ns);
+  if (sel.labelSelector !== undefined) validateLabelSelector(sel.labelSelector);
+  if (!['auto', 'true', 'false'].includes(sel.includeClusterResources)) {
+    throw new UserError(`--include-cluster-resources must be auto, true or false, not "${sel.includeClusterResources}"`);
+  }
+}
+
+async function resolveNamespaces(
+  client: KubeClient,
+  sel: Selection,
+  warn: (w: SnapshotWarning) => void,
+): Promise<{ namespaces: string[]; namespaceObjects: KubeObject[] }> {
+  const nsType: ResourceType = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
+  if (sel.allNamespaces) {
+    const objs: KubeObject[] = [];
+    for await (const page of client.listPages(collectionPath(nsType))) objs.push(...page);
+    const keep = objs.filter((o) => !sel.excludeNamespaces.includes(o.metadata.name));
+    return { namespaces: keep.map((o) => o.metadata.name).sort(), namespaceObjects: keep };
+  }
+  const namespaces = [...new Set(sel.namespaces)].filter((n) => !sel.excludeNamespaces.includes(n));
+  const namespaceObjects: KubeObject[] = [];
+  for (const ns of namespaces) {
+    try {
+      const obj = await client.getOptional(objectPath(nsType, ns));
+      if (!obj) throw new UserError(`namespace "${ns}" not found`, 'check the name with: kubectl get namespaces');
+      namespaceObjects.push(obj);
+    } catch (err) {
+      // A user with only namespace-scoped rights cannot read the Namespace object; the
+      // namespace's contents can still be backed up.
+      if (err instanceof ApiError && err.statusCode === 403) {
+        warn({ resource: 'namespaces', namespace: ns, message: `cannot read Namespace ${ns} (forbidden); it is not in the snapshot` });
+      } else throw err;
+    }
+  }
+  return { namespaces, namespaceObjects };
+}
+
+async function addRelated(
+  client: KubeClient,
+  types: DiscoveredType[],
+  related: RelatedCollector,
+  namespaceObjects: KubeObject[],
+  add: (t: ResourceType, o: KubeObject) => Promise<void>,
+  warn: (w: SnapshotWarning) => void,
+): Promise<void> {
+  const find = (group: string, resource: string) => types.find((t) => t.group === group && t.resource === resource);
+  const guarded = async (type: DiscoveredType | undefined, fn: (t: DiscoveredType) => Promise<void>) => {
+    if (!type) return; // excluded by the user's filters
+    try {
+      await fn(type);
+    } catch (err) {
+      if (err instanceof ApiError && err.statusCode === 403) {
+        warn({ resource: qualifiedResource(type), message: `related ${qualifiedResource(type)} not readable (forbidden): ${errorMessage(err)}` });
+      } else throw err;
+    }
+  };
+  await guarded(find('', 'namespaces'), async (t) => {
+    for (const ns of namespaceObjects) await add(t, ns);
+  });
+  await guarded(find('', 'persistentvolumes'), async (t) => {
+    for (const pv of related.persistentVolumes) {
+      const obj = await client.getOptional(objectPath(t, pv));
+      if (obj) await add(t, obj);
+    }
+  });
+  await guarded(find('apiextensions.k8s.io', 'customresourcedefinitions'), async (t) => {
+    if (related.typesWithObjects.size === 0) return;
+    const crds: KubeObject[] = [];
+    for await (const page of client.listPages(collectionPath(t))) crds.push(...page);
+    const wanted = new Set(related.crdNames(crds));
+    for (const crd of crds) if (wanted.has(crd.metadata.name)) await add(t, crd);
+  });
+  await guarded(find('rbac.authorization.k8s.io', 'clusterrolebindings'), async (t) => {
+    if (related.serviceAccounts.size === 0) return;
+    const all: KubeObject[] = [];
+    for await (const page of client.listPages(collectionPath(t))) all.push(...page);
+    const bindings = related.clusterRoleBindings(all);
+    for (const b of bindings) await add(t, b);
+    await guarded(find('rbac.authorization.k8s.io', 'clusterroles'), async (crType) => {
+      for (const role of clusterRolesOf(bindings)) {
+        const obj = await client.getOptional(objectPath(crType, role));
+        if (obj) await add(crType, obj);
+      }
+    });
+  });
+}

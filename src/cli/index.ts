@@ -1,0 +1,73 @@
+// yargs wiring and the only place that turns errors into exit codes:
+// 0 success, 1 usage or fatal error, 2 partial failure (set by a command through RunState).
+import yargs from 'yargs';
+import { UserError, errorMessage } from '../core/errors.js';
+import { VERSION } from '../version.js';
+import { backupCommand } from './commands/backup.js';
+import { locationCommand } from './commands/location.js';
+import { deleteCommand, describeCommand, listCommand, verifyCommand } from './commands/snapshots.js';
+import type { GlobalArgs, Io, RunState } from './context.js';
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const state: RunState = { exitCode: 0 };
+  const parser = yargs(argv)
+    .scriptName('kubectl snapshot')
+    .usage('$0 <command> [flags]\n\nBack up Kubernetes namespaces and restore them without touching what already exists.')
+    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file', global: true })
+    .option('context', { type: 'string', describe: 'Kubeconfig context to use', global: true })
+    .option('namespace', { alias: 'n', type: 'string', array: true, describe: 'Namespace (repeatable)', global: true })
+    .option('output', { alias: 'o', type: 'string', describe: 'Output format: table, json or yaml', global: true })
+    .option('storage', {
+      type: 'string',
+      describe: 'Storage location: a name from `location list`, file:///dir or s3://bucket/prefix [env KUBECTL_SNAPSHOT_STORAGE]',
+      global: true,
+    })
+    .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on errors', global: true })
+    .option('progress', { type: 'boolean', default: true, describe: 'Progress on stderr when it is a terminal (--no-progress to hide)', global: true })
+    .command(backupCommand(io))
+    .command(listCommand(io))
+    .command(describeCommand(io))
+    .command(deleteCommand(io))
+    .command(verifyCommand(io, state))
+    .command(locationCommand(io))
+    .command({
+      command: 'version',
+      describe: 'Print the version',
+      handler: (raw) => {
+        const a = raw as unknown as GlobalArgs;
+        if (a.output === 'json') io.stdout.write(`${JSON.stringify({ version: `v${VERSION}`, node: process.version, platform: `${process.platform}/${process.arch}` })}\n`);
+        else io.stdout.write(`kubectl-snapshot v${VERSION} (node ${process.version}, ${process.platform}/${process.arch})\n`);
+      },
+    })
+    .completion('completion', 'Print a bash/zsh completion script')
+    .demandCommand(1, 'name a command; see --help')
+    .recommendCommands()
+    .strict()
+    .version(false)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  try {
+    await parser.parseAsync();
+    return state.exitCode;
+  } catch (err) {
+    const verbose = argv.some((a) => /^(-v+|--verbose)$/.test(a));
+    if (err instanceof UsageError) {
+      io.stderr.write(`error: ${err.message}\nRun 'kubectl snapshot --help' for usage.\n`);
+    } else if (err instanceof UserError) {
+      io.stderr.write(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+      if (verbose && err.stack) io.stderr.write(`${err.stack}\n`);
+    } else {
+      io.stderr.write(`error: ${errorMessage(err)}\n`);
+      if (verbose && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+      else io.stderr.write('  run again with -v for details\n');
+    }
+    return 1;
+  }
+}

@@ -1,0 +1,40 @@
+// Errors by audience. A UserError is something the user can fix: its message says what
+// happened and its hint what to do next. Only the CLI layer turns errors into exit codes.
+
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** A storage key or snapshot that does not exist. */
+export class NotFoundError extends UserError {
+  constructor(what: string, hint?: string) {
+    super(`${what} not found`, hint);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** A conditional create lost: the key already exists. */
+export class AlreadyExistsError extends UserError {
+  constructor(what: string, hint?: string) {
+    super(`${what} already exists`, hint);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** An archive that is corrupt, truncated, tampered with or unsafe to unpack. */
+export class CorruptArchiveError extends UserError {
+  constructor(message: string) {
+    super(message, 'the archive cannot be trusted; restore from another snapshot');
+    this.name = 'CorruptArchiveError';
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

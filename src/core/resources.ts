@@ -1,0 +1,107 @@
+// Which resource types a backup or restore takes: kubectl-style names in
+// --include-resources/--exclude-resources, and the types left out by default.
+import { UserError } from './errors.js';
+import { qualifiedResource, type ResourceType } from './types.js';
+
+export interface NamedType extends ResourceType {
+  singular?: string;
+  shortNames?: string[];
+}
+
+/**
+ * Left out unless named in --include-resources: the cluster regenerates them (events,
+ * node state) or they are not objects a user owns. Aggregated metrics are read-only views.
+ */
+export const DEFAULT_EXCLUDED = new Set([
+  'events',
+  'events.events.k8s.io',
+  'nodes',
+  'componentstatuses',
+  'csinodes.storage.k8s.io',
+  'volumeattachments.storage.k8s.io',
+  'leases.coordination.k8s.io',
+]);
+export const DEFAULT_EXCLUDED_GROUPS = new Set(['metrics.k8s.io']);
+
+/**
+ * True when `pattern` names the type the way kubectl accepts it: plural, singular, kind,
+ * short name, `plural.group`, or `*`. Matching is case-insensitive.
+ */
+export function matchesResource(t: NamedType, pattern: string): boolean {
+  const p = pattern.trim().toLowerCase();
+  if (p === '*') return true;
+  const dot = p.indexOf('.');
+  const name = dot < 0 ? p : p.slice(0, dot);
+  const group = dot < 0 ? undefined : p.slice(dot + 1);
+  if (group !== undefined && group !== t.group.toLowerCase()) return false;
+  return (
+    name === t.resource ||
+    name === t.singular ||
+    name === t.kind.toLowerCase() ||
+    (t.shortNames ?? []).some((s) => s.toLowerCase() === name)
+  );
+}
+
+/** Splits repeatable, comma-separated flag values. */
+export function splitList(values: readonly string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
+export interface TypeFilter {
+  include: string[];
+  exclude: string[];
+}
+
+/** Applies include/exclude and the default exclusions; include of a default-excluded type wins. */
+export function selectTypes<T extends NamedType>(types: T[], filter: TypeFilter): T[] {
+  const explicitlyIncluded = (t: T) => filter.include.some((p) => p !== '*' && matchesResource(t, p));
+  return types.filter((t) => {
+    if (filter.exclude.some((p) => matchesResource(t, p))) return false;
+    if (filter.include.length > 0 && !filter.include.some((p) => matchesResource(t, p))) return false;
+    const q = qualifiedResource(t);
+    if ((DEFAULT_EXCLUDED.has(q) || DEFAULT_EXCLUDED_GROUPS.has(t.group)) && !explicitlyIncluded(t)) return false;
+    return true;
+  });
+}
+
+/** Every pattern must name a known type, so a typo is an error rather than an empty backup. */
+export function assertPatternsKnown(types: NamedType[], patterns: string[], flag: string): void {
+  for (const p of patterns) {
+    if (p === '*') continue;
+    if (!types.some((t) => matchesResource(t, p))) {
+      throw new UserError(
+        `${flag}: the server has no resource type "${p}"`,
+        'list the types with: kubectl api-resources',
+      );
+    }
+  }
+}
+
+/** Validates a label selector's syntax the way the API server will read it. */
+export function validateLabelSelector(selector: string): void {
+  const req = /^\s*!?[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?\s*((==?|!=)\s*[-A-Za-z0-9_.]*|\s+(in|notin)\s*\(\s*[-A-Za-z0-9_.]*(\s*,\s*[-A-Za-z0-9_.]*)*\s*\))?\s*$/;
+  const parts = splitSelector(selector);
+  if (selector.trim() === '' || parts.some((p) => !req.test(p))) {
+    throw new UserError(
+      `invalid label selector "${selector}"`,
+      'use the kubectl syntax, e.g. app=web, tier!=cache, env in (prod,staging), !legacy',
+    );
+  }
+}
+
+/** Splits on commas outside parentheses. */
+function splitSelector(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}

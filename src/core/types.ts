@@ -1,0 +1,114 @@
+// Shared domain types. Nothing here imports from elsewhere in src/.
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  generateName?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  selfLink?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  managedFields?: unknown[];
+  [key: string]: unknown;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** Any Kubernetes object as JSON. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+/** One API resource type at the version we read or write it. */
+export interface ResourceType {
+  /** API group; '' for the core group. */
+  group: string;
+  version: string;
+  /** Plural resource name, e.g. 'deployments'. */
+  resource: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+/** `deployments.apps`, or `configmaps` for the core group: the name users type and archives use. */
+export function qualifiedResource(t: Pick<ResourceType, 'group' | 'resource'>): string {
+  return t.group ? `${t.resource}.${t.group}` : t.resource;
+}
+
+export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string {
+  return t.group ? `${t.group}/${t.version}` : t.version;
+}
+
+/** Splits `apps/v1` into group and version; `v1` is the core group. */
+export function parseApiVersion(apiVersion: string): { group: string; version: string } {
+  const i = apiVersion.indexOf('/');
+  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+}
+
+export type ClusterResourcesMode = 'auto' | 'true' | 'false';
+
+/** What a backup selected; recorded in snapshot.json and re-used by schedules. */
+export interface Selection {
+  /** Namespaces listed with -n; empty with allNamespaces. */
+  namespaces: string[];
+  allNamespaces: boolean;
+  excludeNamespaces: string[];
+  labelSelector?: string;
+  includeResources: string[];
+  excludeResources: string[];
+  includeClusterResources: ClusterResourcesMode;
+}
+
+export interface ResourceCount {
+  /** Qualified resource name, e.g. `deployments.apps`. */
+  resource: string;
+  apiVersion: string;
+  kind: string;
+  namespaced: boolean;
+  count: number;
+}
+
+export interface SnapshotWarning {
+  resource?: string;
+  namespace?: string;
+  message: string;
+}
+
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+/** snapshot.json: written last; a snapshot without it does not exist. */
+export interface SnapshotManifest {
+  formatVersion: number;
+  name: string;
+  toolVersion: string;
+  cluster: { server: string; version: string };
+  selection: Selection;
+  /** Namespaces actually backed up. */
+  namespaces: string[];
+  startedAt: string;
+  completedAt: string;
+  expiresAt?: string;
+  labels: Record<string, string>;
+  resources: ResourceCount[];
+  totalObjects: number;
+  warnings: SnapshotWarning[];
+  archive: { key: string; size: number; sha256: string; encrypted: boolean };
+  log: { key: string };
+}

@@ -1,0 +1,227 @@
+// A thin JSON client for the Kubernetes API. client-node loads the kubeconfig (contexts,
+// exec plugins, tokens, in-cluster config) and supplies TLS and auth; requests go through
+// one keep-alive agent so paginated lists and parallel creates reuse connections.
+import { Agent, type RequestOptions, request } from 'node:https';
+import { request as httpRequest, Agent as HttpAgent } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { UserError, errorMessage } from '../core/errors.js';
+import type { KubeObject } from '../core/types.js';
+
+export interface ConnectOptions {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface ApiStatus {
+  kind?: 'Status';
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { retryAfterSeconds?: number };
+}
+
+/** An API answer that is not 2xx, carrying the server's Status message. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly status: ApiStatus,
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super(status.message || `${method} ${path}: HTTP ${statusCode}`);
+    this.name = 'ApiError';
+  }
+  get reason(): string | undefined {
+    return this.status.reason;
+  }
+}
+
+export interface RequestParams {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const MAX_ATTEMPTS = 6;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Bounded exponential backoff with full jitter; a Retry-After header wins when present. */
+function backoff(attempt: number, retryAfter?: number): number {
+  if (retryAfter !== undefined && retryAfter > 0) return Math.min(retryAfter * 1000, 30_000);
+  return Math.random() * Math.min(200 * 2 ** attempt, 5000);
+}
+
+export class KubeClient {
+  readonly server: string;
+  readonly contextName: string;
+  private readonly agent: Agent | HttpAgent;
+  private readonly base: URL;
+  private authApplied?: Promise<RequestOptions>;
+
+  private constructor(
+    private readonly kc: KubeConfig,
+    concurrency: number,
+  ) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) {
+      throw new UserError('no cluster in the kubeconfig', 'check KUBECONFIG / --kubeconfig and --context');
+    }
+    this.server = cluster.server;
+    this.contextName = kc.getCurrentContext();
+    this.base = new URL(cluster.server);
+    const opts = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
+    this.agent = this.base.protocol === 'http:' ? new HttpAgent(opts) : new Agent(opts);
+  }
+
+  /** Loads the kubeconfig like kubectl: --kubeconfig, $KUBECONFIG, ~/.kube/config, in-cluster. */
+  static connect(opts: ConnectOptions = {}, concurrency = 32): KubeClient {
+    const kc = new KubeConfig();
+    try {
+      if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+      else kc.loadFromDefault();
+    } catch (err) {
+      throw new UserError(`cannot load kubeconfig: ${errorMessage(err)}`, 'pass --kubeconfig or set KUBECONFIG');
+    }
+    if (opts.context) {
+      if (!kc.getContextObject(opts.context)) {
+        throw new UserError(`context "${opts.context}" not found in kubeconfig`, 'list contexts with: kubectl config get-contexts');
+      }
+      kc.setCurrentContext(opts.context);
+    }
+    return new KubeClient(kc, concurrency);
+  }
+
+  private auth(): Promise<RequestOptions> {
+    // Tokens from exec plugins expire; refresh the options at most once a minute.
+    if (!this.authApplied) {
+      const o: RequestOptions = {};
+      this.authApplied = this.kc.applyToHTTPSOptions(o).then(() => o);
+      setTimeout(() => {
+        this.authApplied = undefined;
+      }, 60_000).unref();
+    }
+    return this.authApplied;
+  }
+
+  async request<T = unknown>(method: string, path: string, params: RequestParams = {}): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, params);
+      } catch (err) {
+        const retryable =
+          (err instanceof ApiError && (err.statusCode === 429 || err.statusCode === 503 || err.statusCode === 502 || err.statusCode === 504 || (err.statusCode === 500 && method === 'GET'))) ||
+          RETRYABLE_CODES.has((err as { code?: string }).code ?? '');
+        if (!retryable || attempt + 1 >= MAX_ATTEMPTS) throw this.explain(err);
+        const retryAfter = err instanceof ApiError ? err.status.details?.retryAfterSeconds : undefined;
+        await sleep(backoff(attempt, retryAfter));
+      }
+    }
+  }
+
+  private explain(err: unknown): unknown {
+    const code = (err as { code?: string }).code;
+    if (code && RETRYABLE_CODES.has(code) || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+      return new UserError(
+        `cannot reach the Kubernetes API server at ${this.server} (${code})`,
+        `check that the cluster is running and that context "${this.contextName}" is the one you meant`,
+      );
+    }
+    if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+      return new UserError(
+        `TLS verification of ${this.server} failed (${code})`,
+        'check certificate-authority in the kubeconfig; verification is never turned off silently',
+      );
+    }
+    if (err instanceof ApiError && err.statusCode === 401) {
+      return new UserError(
+        `the API server at ${this.server} rejected the credentials of context "${this.contextName}" (401 Unauthorized)`,
+        'refresh your credentials (log in again) or pick another --context',
+      );
+    }
+    return err;
+  }
+
+  private async once<T>(method: string, path: string, params: RequestParams): Promise<T> {
+    const url = new URL(this.base.href.replace(/\/$/, '') + path);
+    for (const [k, v] of Object.entries(params.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const auth = await this.auth();
+    const body = params.body === undefined ? undefined : Buffer.from(JSON.stringify(params.body));
+    const headers: Record<string, string> = {
+      ...((auth.headers as Record<string, string>) ?? {}),
+      Accept: 'application/json',
+      'User-Agent': 'kubectl-snapshot',
+    };
+    if (body) {
+      headers['Content-Type'] = params.contentType ?? 'application/json';
+      headers['Content-Length'] = String(body.length);
+    }
+    const send = url.protocol === 'http:' ? httpRequest : request;
+    return new Promise<T>((resolve, reject) => {
+      const req = send(
+        url,
+        { ...auth, method, headers, agent: this.agent as Agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : undefined;
+            } catch {
+              json = undefined;
+            }
+            if (status >= 200 && status < 300) return resolve(json as T);
+            const st: ApiStatus = (json as ApiStatus) ?? { message: text.slice(0, 200) };
+            const retryAfter = Number(res.headers['retry-after']);
+            if (Number.isFinite(retryAfter) && retryAfter > 0) st.details = { ...st.details, retryAfterSeconds: retryAfter };
+            reject(new ApiError(status, st, method, path));
+          });
+        },
+      );
+      req.setTimeout(60_000, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  get<T = KubeObject>(path: string, query?: RequestParams['query']): Promise<T> {
+    return this.request<T>('GET', path, { query });
+  }
+
+  /** GET that answers undefined for 404. */
+  async getOptional<T = KubeObject>(path: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path);
+    } catch (err) {
+      if (err instanceof ApiError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Pages through a list (limit + continue) so memory holds one page at a time. */
+  async *listPages(path: string, query: RequestParams['query'] = {}, limit = 500): AsyncGenerator<KubeObject[]> {
+    let cont: string | undefined;
+    do {
+      const page = await this.get<{ items?: KubeObject[]; metadata?: { continue?: string } }>(path, {
+        ...query,
+        limit,
+        continue: cont,
+      });
+      yield page.items ?? [];
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+  }
+
+  async serverVersion(): Promise<string> {
+    const v = await this.get<{ gitVersion?: string }>('/version');
+    return v.gitVersion ?? 'unknown';
+  }
+}
