@@ -1,5 +1,6 @@
 // What every command shares: global flags, and lazily created clients so that `--help`
 // and `version` never load the Kubernetes or S3 libraries.
+import type { CommandModule } from 'yargs';
 import type { KubeClient } from '../kube/client.js';
 import type { ObjectStore } from '../storage/store.js';
 
@@ -22,7 +23,12 @@ export interface Io {
 /** Exit code a handler asks for (2 = partial failure); errors map to 1 in index.ts. */
 export interface RunState {
   exitCode: number;
+  /** The error a handler ended with; reported by index.ts. */
+  error?: unknown;
 }
+
+/** Wraps a command so its errors reach index.ts (see guard there). */
+export type Guard = <A, B>(cmd: CommandModule<A, B>) => CommandModule<A, B>;
 
 export async function connectKube(args: GlobalArgs, concurrency?: number): Promise<KubeClient> {
   const { KubeClient } = await import('../kube/client.js');

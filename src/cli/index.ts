@@ -1,44 +1,102 @@
 // yargs wiring and the only place that turns errors into exit codes:
 // 0 success, 1 usage or fatal error, 2 partial failure (set by a command through RunState).
-import yargs from 'yargs';
-import { UserError, errorMessage } from '../core/errors.js';
+import yargs, { type CommandModule } from 'yargs';
+import { errorMessage, UserError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { backupCommand } from './commands/backup.js';
 import { locationCommand } from './commands/location.js';
-import { deleteCommand, describeCommand, listCommand, verifyCommand } from './commands/snapshots.js';
+import { diffCommand, restoreCommand } from './commands/restore.js';
+import {
+  deleteCommand,
+  describeCommand,
+  listCommand,
+  verifyCommand,
+} from './commands/snapshots.js';
 import type { GlobalArgs, Io, RunState } from './context.js';
 
 class UsageError extends Error {}
 
+/**
+ * yargs leaves parseAsync pending forever when an async handler rejects while a fail
+ * handler is set, so handlers never throw into yargs: the error is kept and reported below.
+ */
+function guard(state: RunState) {
+  return <A, B>(cmd: CommandModule<A, B>): CommandModule<A, B> => ({
+    ...cmd,
+    handler: async (args) => {
+      try {
+        await cmd.handler(args);
+      } catch (err) {
+        state.error = err;
+      }
+    },
+  });
+}
+
 export async function main(argv: string[], io: Io): Promise<number> {
   const state: RunState = { exitCode: 0 };
+  const g = guard(state);
   const parser = yargs(argv)
     .scriptName('kubectl snapshot')
-    .usage('$0 <command> [flags]\n\nBack up Kubernetes namespaces and restore them without touching what already exists.')
+    // `-n a -n b NAME`: each -n takes one value, so a positional after it stays positional.
+    .parserConfiguration({ 'greedy-arrays': false })
+    .usage(
+      '$0 <command> [flags]\n\nBack up Kubernetes namespaces and restore them without touching what already exists.',
+    )
     .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file', global: true })
     .option('context', { type: 'string', describe: 'Kubeconfig context to use', global: true })
-    .option('namespace', { alias: 'n', type: 'string', array: true, describe: 'Namespace (repeatable)', global: true })
-    .option('output', { alias: 'o', type: 'string', describe: 'Output format: table, json or yaml', global: true })
-    .option('storage', {
+    .option('namespace', {
+      alias: 'n',
       type: 'string',
-      describe: 'Storage location: a name from `location list`, file:///dir or s3://bucket/prefix [env KUBECTL_SNAPSHOT_STORAGE]',
+      array: true,
+      describe: 'Namespace (repeatable)',
       global: true,
     })
-    .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on errors', global: true })
-    .option('progress', { type: 'boolean', default: true, describe: 'Progress on stderr when it is a terminal (--no-progress to hide)', global: true })
-    .command(backupCommand(io))
-    .command(listCommand(io))
-    .command(describeCommand(io))
-    .command(deleteCommand(io))
-    .command(verifyCommand(io, state))
-    .command(locationCommand(io))
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      describe: 'Output format: table, json or yaml',
+      global: true,
+    })
+    .option('storage', {
+      type: 'string',
+      describe:
+        'Storage location: a name from `location list`, file:///dir or s3://bucket/prefix [env KUBECTL_SNAPSHOT_STORAGE]',
+      global: true,
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'count',
+      describe: 'More detail on errors',
+      global: true,
+    })
+    .option('progress', {
+      type: 'boolean',
+      default: true,
+      describe: 'Progress on stderr when it is a terminal (--no-progress to hide)',
+      global: true,
+    })
+    .command(g(backupCommand(io)))
+    .command(g(restoreCommand(io, state)))
+    .command(g(diffCommand(io)))
+    .command(g(listCommand(io)))
+    .command(g(describeCommand(io)))
+    .command(g(deleteCommand(io)))
+    .command(g(verifyCommand(io, state)))
+    .command(locationCommand(io, g))
     .command({
       command: 'version',
       describe: 'Print the version',
       handler: (raw) => {
         const a = raw as unknown as GlobalArgs;
-        if (a.output === 'json') io.stdout.write(`${JSON.stringify({ version: `v${VERSION}`, node: process.version, platform: `${process.platform}/${process.arch}` })}\n`);
-        else io.stdout.write(`kubectl-snapshot v${VERSION} (node ${process.version}, ${process.platform}/${process.arch})\n`);
+        if (a.output === 'json')
+          io.stdout.write(
+            `${JSON.stringify({ version: `v${VERSION}`, node: process.version, platform: `${process.platform}/${process.arch}` })}\n`,
+          );
+        else
+          io.stdout.write(
+            `kubectl-snapshot v${VERSION} (node ${process.version}, ${process.platform}/${process.arch})\n`,
+          );
       },
     })
     .completion('completion', 'Print a bash/zsh completion script')
@@ -51,10 +109,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      state.error = err ?? new UsageError(msg);
     });
   try {
     await parser.parseAsync();
+    if (state.error) throw state.error;
     return state.exitCode;
   } catch (err) {
     const verbose = argv.some((a) => /^(-v+|--verbose)$/.test(a));

@@ -32,7 +32,9 @@ export class Progress {
     const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
     const bytes = p.bytes === undefined ? '' : ` · ${humanBytes(p.bytes)}`;
-    this.out.write(`\r\x1b[2K[${bar}] ${p.done}/${p.total} ${p.unit} · ${p.objects} objects${bytes}`);
+    this.out.write(
+      `\r\x1b[2K[${bar}] ${p.done}/${p.total} ${p.unit} · ${p.objects} objects${bytes}`,
+    );
     this.shown = true;
   }
 

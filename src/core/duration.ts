@@ -13,7 +13,10 @@ export function parseDuration(text: string): number {
     consumed += m[0].length;
   }
   if (text.length === 0 || consumed !== text.length || total <= 0) {
-    throw new UserError(`invalid duration "${text}"`, 'use a positive duration such as 720h, 7d or 1h30m');
+    throw new UserError(
+      `invalid duration "${text}"`,
+      'use a positive duration such as 720h, 7d or 1h30m',
+    );
   }
   return total;
 }

@@ -26,14 +26,22 @@ export function validateSnapshotName(name: string): void {
 
 export function validateNamespaceName(ns: string): void {
   if (!isDns1123Label(ns)) {
-    throw new UserError(`invalid namespace name "${ns}"`, 'namespace names are DNS-1123 labels: lowercase letters, digits and -');
+    throw new UserError(
+      `invalid namespace name "${ns}"`,
+      'namespace names are DNS-1123 labels: lowercase letters, digits and -',
+    );
   }
 }
 
 /** `<first-namespace>-<UTC yyyymmdd-hhmmss>`: readable, unique per second, sorts by time. */
-export function defaultSnapshotName(namespaces: string[], allNamespaces: boolean, now: Date): string {
+export function defaultSnapshotName(
+  namespaces: string[],
+  allNamespaces: boolean,
+  now: Date,
+): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const first = allNamespaces ? 'all' : (namespaces[0] ?? 'cluster');
-  const prefix = namespaces.length > 1 && !allNamespaces ? `${first}-and-${namespaces.length - 1}` : first;
+  const prefix =
+    namespaces.length > 1 && !allNamespaces ? `${first}-and-${namespaces.length - 1}` : first;
   return `${prefix.slice(0, 63 - stamp.length - 1)}-${stamp}`.replace(/-+/g, '-');
 }

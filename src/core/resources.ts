@@ -1,6 +1,7 @@
 // Which resource types a backup or restore takes: kubectl-style names in
 // --include-resources/--exclude-resources, and the types left out by default.
 import { UserError } from './errors.js';
+import { parseSelector } from './selectors.js';
 import { qualifiedResource, type ResourceType } from './types.js';
 
 export interface NamedType extends ResourceType {
@@ -44,7 +45,10 @@ export function matchesResource(t: NamedType, pattern: string): boolean {
 
 /** Splits repeatable, comma-separated flag values. */
 export function splitList(values: readonly string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  return (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 export interface TypeFilter {
@@ -54,12 +58,15 @@ export interface TypeFilter {
 
 /** Applies include/exclude and the default exclusions; include of a default-excluded type wins. */
 export function selectTypes<T extends NamedType>(types: T[], filter: TypeFilter): T[] {
-  const explicitlyIncluded = (t: T) => filter.include.some((p) => p !== '*' && matchesResource(t, p));
+  const explicitlyIncluded = (t: T) =>
+    filter.include.some((p) => p !== '*' && matchesResource(t, p));
   return types.filter((t) => {
     if (filter.exclude.some((p) => matchesResource(t, p))) return false;
-    if (filter.include.length > 0 && !filter.include.some((p) => matchesResource(t, p))) return false;
+    if (filter.include.length > 0 && !filter.include.some((p) => matchesResource(t, p)))
+      return false;
     const q = qualifiedResource(t);
-    if ((DEFAULT_EXCLUDED.has(q) || DEFAULT_EXCLUDED_GROUPS.has(t.group)) && !explicitlyIncluded(t)) return false;
+    if ((DEFAULT_EXCLUDED.has(q) || DEFAULT_EXCLUDED_GROUPS.has(t.group)) && !explicitlyIncluded(t))
+      return false;
     return true;
   });
 }
@@ -79,29 +86,5 @@ export function assertPatternsKnown(types: NamedType[], patterns: string[], flag
 
 /** Validates a label selector's syntax the way the API server will read it. */
 export function validateLabelSelector(selector: string): void {
-  const req = /^\s*!?[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?\s*((==?|!=)\s*[-A-Za-z0-9_.]*|\s+(in|notin)\s*\(\s*[-A-Za-z0-9_.]*(\s*,\s*[-A-Za-z0-9_.]*)*\s*\))?\s*$/;
-  const parts = splitSelector(selector);
-  if (selector.trim() === '' || parts.some((p) => !req.test(p))) {
-    throw new UserError(
-      `invalid label selector "${selector}"`,
-      'use the kubectl syntax, e.g. app=web, tier!=cache, env in (prod,staging), !legacy',
-    );
-  }
-}
-
-/** Splits on commas outside parentheses. */
-function splitSelector(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of s) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
+  parseSelector(selector);
 }

@@ -59,7 +59,9 @@ export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string
 /** Splits `apps/v1` into group and version; `v1` is the core group. */
 export function parseApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.indexOf('/');
-  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+  return i < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
 export type ClusterResourcesMode = 'auto' | 'true' | 'false';

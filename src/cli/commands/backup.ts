@@ -24,10 +24,26 @@ interface BackupArgs extends GlobalArgs {
 export function selectionOptions<T>(y: Argv<T>): Argv<T> {
   return y
     .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'Back up every namespace' })
-    .option('exclude-namespace', { type: 'string', array: true, describe: 'Namespace to leave out (repeatable, comma-separated)' })
-    .option('selector', { alias: 'l', type: 'string', describe: 'Only objects matching this label selector (kubectl syntax)' })
-    .option('include-resources', { type: 'string', array: true, describe: 'Only these resource types (kubectl names, comma-separated)' })
-    .option('exclude-resources', { type: 'string', array: true, describe: 'Leave out these resource types' })
+    .option('exclude-namespace', {
+      type: 'string',
+      array: true,
+      describe: 'Namespace to leave out (repeatable, comma-separated)',
+    })
+    .option('selector', {
+      alias: 'l',
+      type: 'string',
+      describe: 'Only objects matching this label selector (kubectl syntax)',
+    })
+    .option('include-resources', {
+      type: 'string',
+      array: true,
+      describe: 'Only these resource types (kubectl names, comma-separated)',
+    })
+    .option('exclude-resources', {
+      type: 'string',
+      array: true,
+      describe: 'Leave out these resource types',
+    })
     .option('include-cluster-resources', {
       type: 'string',
       default: 'auto',
@@ -55,7 +71,8 @@ export function parseLabels(values: string[] | undefined): Record<string, string
   const out: Record<string, string> = {};
   for (const kv of splitList(values)) {
     const i = kv.indexOf('=');
-    if (i <= 0) throw new UserError(`invalid label "${kv}"`, 'use KEY=VALUE, e.g. --labels team=payments');
+    if (i <= 0)
+      throw new UserError(`invalid label "${kv}"`, 'use KEY=VALUE, e.g. --labels team=payments');
     out[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return out;
@@ -78,11 +95,24 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
     describe: 'Back up namespaces into a snapshot',
     builder: (y) =>
       selectionOptions(y)
-        .positional('name', { type: 'string', describe: 'Snapshot name (default: <namespace>-<UTC timestamp>)' })
-        .option('ttl', { type: 'string', describe: 'Expire the snapshot after this long (e.g. 720h); prune deletes it then' })
-        .option('labels', { type: 'string', array: true, describe: 'Labels to record on the snapshot, KEY=VALUE' })
+        .positional('name', {
+          type: 'string',
+          describe: 'Snapshot name (default: <namespace>-<UTC timestamp>)',
+        })
+        .option('ttl', {
+          type: 'string',
+          describe: 'Expire the snapshot after this long (e.g. 720h); prune deletes it then',
+        })
+        .option('labels', {
+          type: 'string',
+          array: true,
+          describe: 'Labels to record on the snapshot, KEY=VALUE',
+        })
         .example('$0 backup -n shop', 'Back up namespace shop to the default location')
-        .example('$0 backup nightly -A --exclude-namespace kube-system --storage s3://bucket/prefix', 'All namespaces to S3') as Argv<BackupArgs>,
+        .example(
+          '$0 backup nightly -A --exclude-namespace kube-system --storage s3://bucket/prefix',
+          'All namespaces to S3',
+        ) as Argv<BackupArgs>,
     handler: async (a) => {
       const format = parseOutput(a.output, ['table', 'json', 'yaml']);
       const selection = selectionFromArgs(a);
@@ -100,11 +130,20 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
             selection,
             ...(ttlMs ? { ttlMs } : {}),
             labels,
-            onProgress: (p) => progress.update({ done: p.listsDone, total: p.listsTotal, unit: 'lists', objects: p.objects, bytes: p.bytes }),
+            onProgress: (p) =>
+              progress.update({
+                done: p.listsDone,
+                total: p.listsTotal,
+                unit: 'lists',
+                objects: p.objects,
+                bytes: p.bytes,
+              }),
           },
         );
         progress.done();
-        io.stdout.write(format === 'table' ? backupSummary(manifest) : await formatData(manifest, format));
+        io.stdout.write(
+          format === 'table' ? backupSummary(manifest) : await formatData(manifest, format),
+        );
       } finally {
         progress.done();
       }

@@ -35,7 +35,12 @@ export function listCommand(io: Io): CommandModule<GlobalArgs, GlobalArgs> {
         m.expiresAt ? age(m.expiresAt) : '<never>',
         store.url,
       ]);
-      io.stdout.write(table(['NAME', 'STATUS', 'CREATED', 'NAMESPACES', 'OBJECTS', 'SIZE', 'EXPIRES', 'LOCATION'], rows));
+      io.stdout.write(
+        table(
+          ['NAME', 'STATUS', 'CREATED', 'NAMESPACES', 'OBJECTS', 'SIZE', 'EXPIRES', 'LOCATION'],
+          rows,
+        ),
+      );
     },
   };
 }
@@ -67,7 +72,11 @@ export function describeCommand(io: Io): CommandModule<GlobalArgs, NameArgs> {
         `Started:       ${m.startedAt}`,
         `Completed:     ${m.completedAt}`,
         `Expires:       ${m.expiresAt ?? '<never>'}`,
-        `Labels:        ${Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(',') || '<none>'}`,
+        `Labels:        ${
+          Object.entries(m.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',') || '<none>'
+        }`,
         `Namespaces:    ${m.namespaces.join(', ') || '<none>'}`,
         'Selection:',
         `  namespaces:          ${s.allNamespaces ? '* (all)' : s.namespaces.join(', ')}`,
@@ -81,7 +90,12 @@ export function describeCommand(io: Io): CommandModule<GlobalArgs, NameArgs> {
         '',
       ];
       io.stdout.write(lines.join('\n'));
-      io.stdout.write(table(['RESOURCE', 'API VERSION', 'OBJECTS'], m.resources.map((r) => [r.resource, r.apiVersion, r.count])));
+      io.stdout.write(
+        table(
+          ['RESOURCE', 'API VERSION', 'OBJECTS'],
+          m.resources.map((r) => [r.resource, r.apiVersion, r.count]),
+        ),
+      );
       io.stdout.write(`\nWarnings:      ${m.warnings.length === 0 ? '<none>' : ''}\n`);
       for (const w of m.warnings) io.stdout.write(`  - ${w.message}\n`);
     },
@@ -96,7 +110,8 @@ export function deleteCommand(io: Io): CommandModule<GlobalArgs, NamesArgs> {
   return {
     command: 'delete <names..>',
     describe: 'Delete snapshots (every stored object of each)',
-    builder: (y) => y.positional('names', { type: 'string', array: true, demandOption: true }) as Argv<NamesArgs>,
+    builder: (y) =>
+      y.positional('names', { type: 'string', array: true, demandOption: true }) as Argv<NamesArgs>,
     handler: async (a) => {
       const store = await openStorage(a, io.env);
       const { deleteSnapshot } = await import('../../catalog/catalog.js');
@@ -119,7 +134,8 @@ export function verifyCommand(io: Io, state: RunState): CommandModule<GlobalArgs
       const { verifySnapshot } = await import('../../catalog/catalog.js');
       const r = await verifySnapshot(store, a.name);
       if (format !== 'table') io.stdout.write(await formatData(r, format));
-      else if (r.ok) io.stdout.write(`snapshot ${r.name} is intact: ${r.objects} objects, checksum matches\n`);
+      else if (r.ok)
+        io.stdout.write(`snapshot ${r.name} is intact: ${r.objects} objects, checksum matches\n`);
       else {
         io.stdout.write(`snapshot ${r.name} is DAMAGED:\n`);
         for (const p of r.problems) io.stdout.write(`  - ${p}\n`);

@@ -1,0 +1,55 @@
+// Reads a snapshot's archive completely and checks it against snapshot.json before a restore
+// or diff may act on it: a damaged or tampered archive never reaches the cluster.
+import { parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
+import { readArchive } from '../archive/reader.js';
+import { CorruptArchiveError, errorMessage } from '../core/errors.js';
+import type { KubeObject, SnapshotManifest } from '../core/types.js';
+import type { ObjectStore } from '../storage/store.js';
+
+/** One object of a snapshot, with where the archive says it belongs. */
+export interface ArchivedObject {
+  /** Qualified resource from the entry path, e.g. `deployments.apps`. */
+  resource: string;
+  /** Namespace from the entry path; undefined for cluster-scoped objects. */
+  namespace?: string;
+  name: string;
+  object: KubeObject;
+}
+
+export async function loadArchive(
+  store: ObjectStore,
+  manifest: SnapshotManifest,
+): Promise<ArchivedObject[]> {
+  const out: ArchivedObject[] = [];
+  const summary = await readArchive(await store.get(manifest.archive.key), ({ name, data }) => {
+    if (name === VERSION_ENTRY) return;
+    const loc = parseObjectEntryPath(name);
+    if (!loc) throw new CorruptArchiveError(`unexpected archive entry ${JSON.stringify(name)}`);
+    let object: KubeObject;
+    try {
+      object = JSON.parse(data.toString('utf8')) as KubeObject;
+    } catch (err) {
+      throw new CorruptArchiveError(
+        `archive entry ${name} is not valid JSON: ${errorMessage(err)}`,
+      );
+    }
+    const m = object?.metadata;
+    if (
+      typeof object?.apiVersion !== 'string' ||
+      typeof object.kind !== 'string' ||
+      m?.name !== loc.name ||
+      (m.namespace ?? undefined) !== loc.namespace
+    ) {
+      throw new CorruptArchiveError(
+        `archive entry ${name} does not hold the object its path names`,
+      );
+    }
+    out.push({ ...loc, object });
+  });
+  if (summary.sha256 !== manifest.archive.sha256 || summary.size !== manifest.archive.size) {
+    throw new CorruptArchiveError(
+      `archive of snapshot "${manifest.name}" does not match its snapshot.json (sha256 ${summary.sha256}, expected ${manifest.archive.sha256})`,
+    );
+  }
+  return out;
+}

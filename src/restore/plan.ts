@@ -1,0 +1,266 @@
+// planRestore: archive contents + options → what to create, in which order, and what is
+// left out and why. Pure; the runner executes it and `--dry-run=client` prints it.
+import { matchesResource } from '../core/resources.js';
+import { matchesSelector, type Requirement } from '../core/selectors.js';
+import {
+  type ClusterResourcesMode,
+  type KubeObject,
+  parseApiVersion,
+  type ResourceType,
+} from '../core/types.js';
+import type { ArchivedObject } from './load.js';
+import { applyNamespaceMapping, checkMappingTargets } from './mapping.js';
+import { restoreTiers } from './order.js';
+import { sanitize } from './sanitize.js';
+import { skipReason } from './skip.js';
+
+export interface RestoreOptions {
+  /** Namespaces of the snapshot to restore (as named in the snapshot); empty: all. */
+  namespaces: string[];
+  mapping: ReadonlyMap<string, string>;
+  selector?: Requirement[];
+  includeResources: string[];
+  excludeResources: string[];
+  includeClusterResources: ClusterResourcesMode;
+  preserveNodePorts: boolean;
+}
+
+export interface PlannedObject {
+  resource: string;
+  type: ResourceType;
+  /** Target namespace (after mapping); undefined for cluster-scoped objects. */
+  namespace?: string;
+  name: string;
+  /** Sanitised and mapped: exactly what will be sent. */
+  object: KubeObject;
+}
+
+export interface LeftOut {
+  resource: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  reason: string;
+}
+
+export interface RestorePlan {
+  /** CustomResourceDefinitions: created first, then waited for until Established. */
+  crds: PlannedObject[];
+  /** Target namespaces, each with the object to create when it does not exist. */
+  namespaces: PlannedObject[];
+  /** The rest in priority order; objects within one tier may be created in parallel. */
+  tiers: PlannedObject[][];
+  skipped: LeftOut[];
+}
+
+const CRD = 'customresourcedefinitions.apiextensions.k8s.io';
+const NAMESPACES = 'namespaces';
+
+function typeOf(a: ArchivedObject): ResourceType {
+  const dot = a.resource.indexOf('.');
+  const resource = dot < 0 ? a.resource : a.resource.slice(0, dot);
+  const group = dot < 0 ? '' : a.resource.slice(dot + 1);
+  const { version } = parseApiVersion(a.object.apiVersion);
+  return { group, version, resource, kind: a.object.kind, namespaced: a.namespace !== undefined };
+}
+
+/** Is a cluster-scoped object something the selected namespaces depend on (auto mode)? */
+function relatedToNamespaces(
+  a: ArchivedObject,
+  namespaces: Set<string>,
+  usedTypes: Set<string>,
+  roles: Set<string>,
+): boolean {
+  const o = a.object as KubeObject & Record<string, unknown>;
+  switch (a.resource) {
+    case NAMESPACES:
+      return namespaces.has(a.name);
+    case 'persistentvolumes': {
+      const ns = (o.spec as { claimRef?: { namespace?: string } } | undefined)?.claimRef?.namespace;
+      return ns !== undefined && namespaces.has(ns);
+    }
+    case CRD:
+      return usedTypes.has(a.name);
+    case 'clusterrolebindings.rbac.authorization.k8s.io':
+      return ((o.subjects as { kind?: string; namespace?: string }[] | undefined) ?? []).some(
+        (s) =>
+          s.kind === 'ServiceAccount' && s.namespace !== undefined && namespaces.has(s.namespace),
+      );
+    case 'clusterroles.rbac.authorization.k8s.io':
+      return roles.has(a.name);
+    default:
+      return false;
+  }
+}
+
+export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): RestorePlan {
+  const skipped: LeftOut[] = [];
+  const leaveOut = (a: ArchivedObject, reason: string) =>
+    skipped.push({
+      resource: a.resource,
+      kind: a.object.kind,
+      namespace: a.namespace,
+      name: a.name,
+      reason,
+    });
+
+  const snapshotNamespaces = new Set<string>();
+  for (const a of archived) if (a.namespace !== undefined) snapshotNamespaces.add(a.namespace);
+  for (const a of archived) if (a.resource === NAMESPACES) snapshotNamespaces.add(a.name);
+  const selectedNs = new Set(
+    opts.namespaces.length > 0
+      ? opts.namespaces.filter((n) => snapshotNamespaces.has(n))
+      : snapshotNamespaces,
+  );
+  checkMappingTargets(opts.mapping, selectedNs);
+
+  const typeMatches = (a: ArchivedObject) => {
+    const t = { ...typeOf(a) };
+    if (opts.excludeResources.some((p) => matchesResource(t, p))) return false;
+    return (
+      opts.includeResources.length === 0 || opts.includeResources.some((p) => matchesResource(t, p))
+    );
+  };
+  const labelMatches = (a: ArchivedObject) =>
+    !opts.selector || matchesSelector(opts.selector, a.object.metadata.labels);
+
+  // Pass 1: namespaced objects selected by namespace, type and labels.
+  const selected: ArchivedObject[] = [];
+  for (const a of archived) {
+    if (a.namespace === undefined) continue;
+    if (!selectedNs.has(a.namespace)) continue;
+    if (!typeMatches(a)) leaveOut(a, 'resource type not selected');
+    else if (!labelMatches(a)) leaveOut(a, 'labels do not match the selector');
+    else selected.push(a);
+  }
+
+  // Pass 2: cluster-scoped objects, by mode. Namespaces and CRDs are structure, not content:
+  // the label selector does not apply to them.
+  const usedTypes = new Set(selected.map((a) => a.resource));
+  const bindings = archived.filter(
+    (a) =>
+      a.resource === 'clusterrolebindings.rbac.authorization.k8s.io' &&
+      relatedToNamespaces(a, selectedNs, usedTypes, new Set()),
+  );
+  const roles = new Set(
+    bindings
+      .map((b) => b.object.roleRef as { kind?: string; name?: string } | undefined)
+      .filter((r) => r?.kind === 'ClusterRole')
+      .map((r) => r?.name as string),
+  );
+  for (const a of archived) {
+    if (a.namespace !== undefined) continue;
+    const structural = a.resource === NAMESPACES || a.resource === CRD;
+    if (a.resource === NAMESPACES) {
+      // Namespace objects come along whatever the mode: their labels and annotations matter.
+      if (selectedNs.has(a.name)) selected.push(a);
+      continue;
+    }
+    const wanted =
+      opts.includeClusterResources === 'true' ||
+      (opts.includeClusterResources === 'auto' &&
+        relatedToNamespaces(a, selectedNs, usedTypes, roles));
+    if (!wanted)
+      leaveOut(
+        a,
+        `cluster-scoped, not selected (--include-cluster-resources=${opts.includeClusterResources})`,
+      );
+    else if (!typeMatches(a)) leaveOut(a, 'resource type not selected');
+    else if (!structural && !labelMatches(a)) leaveOut(a, 'labels do not match the selector');
+    else selected.push(a);
+  }
+
+  // Pass 3: skip what the cluster re-creates, then sanitise and map what remains.
+  const keyOf = (group: string, kind: string, ns: string | undefined, name: string) =>
+    `${group}/${kind}/${ns ?? ''}/${name}`;
+  const restoring = new Set(
+    selected.map((a) =>
+      keyOf(parseApiVersion(a.object.apiVersion).group, a.object.kind, a.namespace, a.name),
+    ),
+  );
+  const clusterKinds = new Set(
+    selected
+      .filter((a) => a.namespace === undefined)
+      .map((a) => `${parseApiVersion(a.object.apiVersion).group}/${a.object.kind}`),
+  );
+  const services = new Map<string, boolean>();
+  for (const a of selected) {
+    if (a.resource === 'services') {
+      const sel = (a.object.spec as { selector?: Record<string, string> } | undefined)?.selector;
+      services.set(`${a.namespace}/${a.name}`, !!sel && Object.keys(sel).length > 0);
+    }
+  }
+  const creating = (a: ArchivedObject) =>
+    skipReason(a.object, {
+      restoring: (apiVersion, kind, ns, name) => {
+        const g = parseApiVersion(apiVersion).group;
+        return restoring.has(
+          keyOf(g, kind, clusterKinds.has(`${g}/${kind}`) ? undefined : ns, name),
+        );
+      },
+      serviceHasSelector: (ns, name) => services.get(`${ns}/${name}`),
+    });
+  const kept: ArchivedObject[] = [];
+  for (const a of selected) {
+    const reason = creating(a);
+    if (reason) leaveOut(a, reason);
+    else kept.push(a);
+  }
+  const pvNames = new Set(
+    kept.filter((a) => a.resource === 'persistentvolumes').map((a) => a.name),
+  );
+
+  const planned = kept.map((a): PlannedObject => {
+    const clean = sanitize(a.object, {
+      preserveNodePorts: opts.preserveNodePorts,
+      volumeRestored: (pv) => pvNames.has(pv),
+    });
+    const object = applyNamespaceMapping(clean, opts.mapping);
+    return {
+      resource: a.resource,
+      type: typeOf(a),
+      namespace: object.metadata.namespace,
+      name: object.metadata.name,
+      object,
+    };
+  });
+
+  // Every selected namespace gets created if missing, from its backed-up object when the
+  // snapshot has one (labels, annotations), else bare.
+  const nsPlanned = planned.filter((p) => p.resource === NAMESPACES);
+  for (const ns of selectedNs) {
+    const target = opts.mapping.get(ns) ?? ns;
+    if (!nsPlanned.some((p) => p.name === target)) {
+      nsPlanned.push({
+        resource: NAMESPACES,
+        type: {
+          group: '',
+          version: 'v1',
+          resource: NAMESPACES,
+          kind: 'Namespace',
+          namespaced: false,
+        },
+        name: target,
+        object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: target } },
+      });
+    }
+  }
+
+  const rest = planned.filter((p) => p.resource !== NAMESPACES && p.resource !== CRD);
+  const byResource = new Map<string, PlannedObject[]>();
+  for (const p of rest) {
+    const list = byResource.get(p.resource);
+    if (list) list.push(p);
+    else byResource.set(p.resource, [p]);
+  }
+  const tiers = restoreTiers(byResource.keys()).map((tier) =>
+    tier.flatMap((r) => byResource.get(r) ?? []),
+  );
+
+  return {
+    crds: planned.filter((p) => p.resource === CRD),
+    namespaces: nsPlanned.sort((a, b) => a.name.localeCompare(b.name)),
+    tiers,
+    skipped,
+  };
+}

@@ -1,0 +1,368 @@
+// The restore runner: executes a plan against the cluster. It never modifies or deletes an
+// existing object; per-object failures are results, not exceptions.
+
+import { readManifest } from '../catalog/catalog.js';
+import { errorMessage, UserError } from '../core/errors.js';
+import { mapLimit } from '../core/pool.js';
+import type { KubeObject, SnapshotManifest } from '../core/types.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
+import { collectionPath, objectPath } from '../kube/discovery.js';
+import type { ObjectStore } from '../storage/store.js';
+import { type ArchivedObject, loadArchive } from './load.js';
+import { diffObjects, type FieldDiff, normalizeForCompare } from './normalize.js';
+import {
+  type LeftOut,
+  type PlannedObject,
+  planRestore,
+  type RestoreOptions,
+  type RestorePlan,
+} from './plan.js';
+
+export type Outcome =
+  | 'created'
+  | 'would-create'
+  | 'exists-identical'
+  | 'exists-differs'
+  | 'skipped'
+  | 'failed'
+  | 'not-validated';
+
+export interface ObjectResult {
+  resource: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  outcome: Outcome;
+  message?: string;
+  diff?: FieldDiff[];
+}
+
+export interface RestoreReport {
+  snapshot: string;
+  dryRun?: 'client' | 'server';
+  results: ObjectResult[];
+  totals: Record<Outcome, number>;
+}
+
+export interface RunOptions extends RestoreOptions {
+  dryRun?: 'client' | 'server';
+  concurrency?: number;
+  /** Include field-level diffs for objects that exist and differ. */
+  withDiff?: boolean;
+  /** `diff`: look up and compare, create nothing (not even a dry run). */
+  compareOnly?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LoadedSnapshot {
+  manifest: SnapshotManifest;
+  objects: ArchivedObject[];
+}
+
+/** Reads snapshot.json and the whole archive, verifying it, before anything touches a cluster. */
+export async function loadSnapshot(store: ObjectStore, name: string): Promise<LoadedSnapshot> {
+  const manifest = await readManifest(store, name);
+  if (manifest.archive.encrypted) {
+    throw new UserError(`snapshot "${name}" is encrypted`, 'this version cannot decrypt snapshots');
+  }
+  return { manifest, objects: await loadArchive(store, manifest) };
+}
+
+function tally(results: ObjectResult[]): Record<Outcome, number> {
+  const t: Record<Outcome, number> = {
+    created: 0,
+    'would-create': 0,
+    'exists-identical': 0,
+    'exists-differs': 0,
+    skipped: 0,
+    failed: 0,
+    'not-validated': 0,
+  };
+  for (const r of results) t[r.outcome]++;
+  return t;
+}
+
+function result(p: PlannedObject, outcome: Outcome, message?: string): ObjectResult {
+  return {
+    resource: p.resource,
+    kind: p.object.kind,
+    namespace: p.namespace,
+    name: p.name,
+    outcome,
+    ...(message ? { message } : {}),
+  };
+}
+
+function skippedResult(s: LeftOut): ObjectResult {
+  return {
+    resource: s.resource,
+    kind: s.kind,
+    namespace: s.namespace,
+    name: s.name,
+    outcome: 'skipped',
+    message: s.reason,
+  };
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
+  const conds =
+    (obj?.status as { conditions?: { type?: string; status?: string }[] } | undefined)
+      ?.conditions ?? [];
+  return conds.some((c) => c.type === type && c.status === 'True');
+}
+
+/** Looks up which planned objects already exist, with one LIST per type and namespace. */
+class Existing {
+  private readonly cache = new Map<string, Map<string, KubeObject> | null>();
+
+  constructor(private readonly client: KubeClient) {}
+
+  /** The existing object, null if absent, or undefined when the list was not allowed. */
+  async lookup(p: PlannedObject, wanted: Set<string>): Promise<KubeObject | null | undefined> {
+    const key = `${p.resource}/${p.namespace ?? ''}`;
+    if (!this.cache.has(key)) {
+      try {
+        const found = new Map<string, KubeObject>();
+        for await (const page of this.client.listPages(collectionPath(p.type, p.namespace))) {
+          for (const o of page) if (wanted.has(o.metadata.name)) found.set(o.metadata.name, o);
+        }
+        this.cache.set(key, found);
+      } catch (err) {
+        // Forbidden to list, or the namespace/type is not there yet: fall back to the create.
+        if (err instanceof ApiError && [403, 404, 405].includes(err.statusCode))
+          this.cache.set(key, null);
+        else throw err;
+      }
+    }
+    const map = this.cache.get(key);
+    return map === null || map === undefined ? undefined : (map.get(p.name) ?? null);
+  }
+}
+
+function compare(p: PlannedObject, existing: KubeObject, withDiff: boolean): ObjectResult {
+  const a = normalizeForCompare(p.object);
+  const b = normalizeForCompare({
+    ...existing,
+    apiVersion: p.object.apiVersion,
+    kind: p.object.kind,
+  });
+  const diff = diffObjects(b, a);
+  if (diff.length === 0) return result(p, 'exists-identical');
+  return {
+    ...result(p, 'exists-differs', `${diff.length} field(s) differ`),
+    ...(withDiff ? { diff } : {}),
+  };
+}
+
+/**
+ * Restores (or, with dryRun, validates) a loaded snapshot. CRDs first and waited for, then
+ * namespaces, then the tiers in order with bounded parallelism inside each tier.
+ */
+export async function runRestore(
+  client: KubeClient | undefined,
+  snap: LoadedSnapshot,
+  opts: RunOptions,
+): Promise<RestoreReport> {
+  const plan = planRestore(snap.objects, opts);
+  const results: ObjectResult[] = plan.skipped.map(skippedResult);
+  const all = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
+  if (opts.dryRun === 'client' || !client) {
+    for (const p of all) results.push(result(p, 'would-create'));
+    return { snapshot: snap.manifest.name, dryRun: 'client', results, totals: tally(results) };
+  }
+  const dryRun = opts.dryRun === 'server' || opts.compareOnly === true;
+  const concurrency = opts.concurrency ?? 16;
+  const existing = new Existing(client);
+  const wantedNames = new Map<string, Set<string>>();
+  for (const p of all) {
+    const k = `${p.resource}/${p.namespace ?? ''}`;
+    const s = wantedNames.get(k) ?? new Set<string>();
+    s.add(p.name);
+    wantedNames.set(k, s);
+  }
+  let done = 0;
+  const progress = () => opts.onProgress?.(done, all.length);
+  /** Namespaces that do not exist (dry run: were not created), so objects in them cannot be validated. */
+  const absentNamespaces = new Set<string>();
+
+  const createOne = async (p: PlannedObject): Promise<ObjectResult> => {
+    try {
+      if (p.namespace !== undefined && absentNamespaces.has(p.namespace)) {
+        if (opts.compareOnly) return result(p, 'would-create');
+        return result(
+          p,
+          'not-validated',
+          `namespace ${p.namespace} does not exist yet, so the server cannot validate objects in it`,
+        );
+      }
+      const found = await existing.lookup(
+        p,
+        wantedNames.get(`${p.resource}/${p.namespace ?? ''}`) ?? new Set(),
+      );
+      if (found) return compare(p, found, opts.withDiff === true);
+      if (opts.compareOnly) return result(p, 'would-create');
+      try {
+        await client.request('POST', collectionPath(p.type, p.namespace), {
+          body: p.object,
+          query: { dryRun: dryRun ? 'All' : undefined, fieldManager: 'kubectl-snapshot' },
+        });
+        return result(p, dryRun ? 'would-create' : 'created');
+      } catch (err) {
+        if (err instanceof ApiError && err.statusCode === 409 && err.reason === 'AlreadyExists') {
+          // Created meanwhile (or the list was not allowed): still never touched.
+          const now = await client
+            .getOptional(objectPath(p.type, p.name, p.namespace))
+            .catch(() => undefined);
+          return now
+            ? compare(p, now, opts.withDiff === true)
+            : result(p, 'exists-differs', 'already exists');
+        }
+        throw err;
+      }
+    } catch (err) {
+      if (err instanceof UserError) throw err; // cluster unreachable, credentials: fatal
+      return result(p, 'failed', errorMessage(err));
+    } finally {
+      done++;
+      progress();
+    }
+  };
+
+  // 1. CRDs, then wait until the API serves their resources.
+  const crdResults = await mapLimit(plan.crds, concurrency, createOne);
+  results.push(...crdResults);
+  if (!dryRun) await waitForCrds(client, plan, crdResults);
+
+  // 2. Namespaces: wait out a Terminating one, then create it.
+  for (const ns of plan.namespaces) {
+    results.push(await ensureNamespace(client, ns, dryRun, createOne, absentNamespaces));
+  }
+
+  // 3. Everything else, tier by tier.
+  for (const tier of plan.tiers) results.push(...(await mapLimit(tier, concurrency, createOne)));
+  return {
+    snapshot: snap.manifest.name,
+    ...(opts.dryRun === 'server' ? { dryRun: 'server' as const } : {}),
+    results,
+    totals: tally(results),
+  };
+}
+
+async function ensureNamespace(
+  client: KubeClient,
+  ns: PlannedObject,
+  dryRun: boolean,
+  createOne: (p: PlannedObject) => Promise<ObjectResult>,
+  absent: Set<string>,
+): Promise<ObjectResult> {
+  const path = objectPath(ns.type, ns.name);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const current = await client.getOptional(path);
+    const terminating =
+      (current?.status as { phase?: string } | undefined)?.phase === 'Terminating';
+    if (!terminating) break;
+    if (dryRun) {
+      absent.add(ns.name);
+      return result(
+        ns,
+        'not-validated',
+        'namespace is being deleted; a real restore waits until it is gone',
+      );
+    }
+    if (Date.now() > deadline)
+      return result(ns, 'failed', 'namespace still Terminating after 180s');
+    await sleep(1000);
+  }
+  const r = await createOne(ns);
+  if (dryRun && r.outcome === 'would-create') absent.add(ns.name);
+  return r;
+}
+
+async function waitForCrds(
+  client: KubeClient,
+  plan: RestorePlan,
+  results: ObjectResult[],
+): Promise<void> {
+  const failed = new Set(results.filter((r) => r.outcome === 'failed').map((r) => r.name));
+  await Promise.all(
+    plan.crds
+      .filter((c) => !failed.has(c.name))
+      .map(async (crd) => {
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
+          const obj = await client.getOptional(objectPath(crd.type, crd.name));
+          if (conditionTrue(obj, 'Established') && conditionTrue(obj, 'NamesAccepted')) break;
+          await sleep(200);
+        }
+        // Established can precede the new endpoints being served for a moment.
+        const spec = crd.object.spec as {
+          group: string;
+          names: { plural: string; kind: string };
+          scope: string;
+          versions: { name: string; served?: boolean; storage?: boolean }[];
+        };
+        const version = spec.versions.find((v) => v.storage)?.name ?? spec.versions[0]?.name;
+        if (!version) return;
+        const t = {
+          group: spec.group,
+          version,
+          resource: spec.names.plural,
+          kind: spec.names.kind,
+          namespaced: false,
+        };
+        while (Date.now() < deadline) {
+          try {
+            await client.get(collectionPath(t), { limit: 1 });
+            return;
+          } catch {
+            await sleep(200);
+          }
+        }
+      }),
+  );
+}
+
+/** Summary rows per kind: created, skipped (incl. existing), failed. */
+export function summarize(
+  report: RestoreReport,
+): {
+  kind: string;
+  resource: string;
+  created: number;
+  exists: number;
+  skipped: number;
+  failed: number;
+}[] {
+  const rows = new Map<
+    string,
+    {
+      kind: string;
+      resource: string;
+      created: number;
+      exists: number;
+      skipped: number;
+      failed: number;
+    }
+  >();
+  for (const r of report.results) {
+    const row = rows.get(r.resource) ?? {
+      kind: r.kind,
+      resource: r.resource,
+      created: 0,
+      exists: 0,
+      skipped: 0,
+      failed: 0,
+    };
+    if (r.outcome === 'created' || r.outcome === 'would-create') row.created++;
+    else if (r.outcome === 'exists-identical' || r.outcome === 'exists-differs') row.exists++;
+    else if (r.outcome === 'failed') row.failed++;
+    else row.skipped++;
+    rows.set(r.resource, row);
+  }
+  return [...rows.values()].sort((a, b) => a.resource.localeCompare(b.resource));
+}
