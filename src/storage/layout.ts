@@ -1,0 +1,100 @@
+// The single owner of object key names. Every key is relative to a store's root/prefix:
+//
+//   snapshots/<name>/.lock               created exclusively when a backup starts
+//   snapshots/<name>/resources.tar.gz    the archive
+//   snapshots/<name>/log.jsonl.gz        the backup log
+//   snapshots/<name>/snapshot.json       the manifest, written last: without it the snapshot
+//                                        does not exist for list/restore
+import { isDns1123Label, validateSnapshotName } from '../core/names.js';
+
+export const SNAPSHOTS_DIR = 'snapshots';
+export const SNAPSHOTS_PREFIX = `${SNAPSHOTS_DIR}/`;
+
+export const ARCHIVE_FILE = 'resources.tar.gz';
+export const LOG_FILE = 'log.jsonl.gz';
+export const MANIFEST_FILE = 'snapshot.json';
+export const LOCK_FILE = '.lock';
+
+/** `snapshots/<name>/`: every object of one snapshot starts with this. */
+export function snapshotPrefix(name: string): string {
+  validateSnapshotName(name);
+  return `${SNAPSHOTS_PREFIX}${name}/`;
+}
+
+export function archiveKey(name: string): string {
+  return snapshotPrefix(name) + ARCHIVE_FILE;
+}
+
+export function logKey(name: string): string {
+  return snapshotPrefix(name) + LOG_FILE;
+}
+
+export function manifestKey(name: string): string {
+  return snapshotPrefix(name) + MANIFEST_FILE;
+}
+
+/**
+ * Created with createExclusive when a backup starts, so two backups with one name cannot both
+ * proceed. A name is taken when its lock or its snapshot.json exists.
+ */
+export function lockKey(name: string): string {
+  return snapshotPrefix(name) + LOCK_FILE;
+}
+
+export interface ParsedKey {
+  /** The snapshot name. */
+  name: string;
+  /** The path below `snapshots/<name>/`, e.g. `snapshot.json`. */
+  file: string;
+}
+
+/**
+ * `{ name, file }` for a key `snapshots/<name>/<file>`; undefined for any other key, including
+ * keys whose name is not a valid snapshot name (stray objects must not break a listing).
+ */
+export function parseKey(key: string): ParsedKey | undefined {
+  if (!key.startsWith(SNAPSHOTS_PREFIX)) return undefined;
+  const rest = key.slice(SNAPSHOTS_PREFIX.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  const name = rest.slice(0, slash);
+  if (!isDns1123Label(name)) return undefined;
+  return { name, file: rest.slice(slash + 1) };
+}
+
+/**
+ * The sorted, distinct snapshot names among `keys`. With `file`, only names that have that
+ * file, e.g. `snapshotNamesFromKeys(keys, MANIFEST_FILE)` for complete snapshots.
+ */
+export function snapshotNamesFromKeys(keys: Iterable<string>, file?: string): string[] {
+  const names = new Set<string>();
+  for (const key of keys) {
+    const parsed = parseKey(key);
+    if (parsed && (file === undefined || parsed.file === file)) names.add(parsed.name);
+  }
+  return [...names].sort();
+}
+
+/**
+ * Throws unless `key` is a safe relative object key: '/'-separated, not empty, no leading
+ * '/', no empty, '.' or '..' segments, no backslashes or control characters. Stores call this
+ * so a key can never escape their root. With `allowTrailingSlash`, a list prefix such as
+ * `snapshots/` (or '') is accepted.
+ */
+export function assertValidKey(key: string, allowTrailingSlash = false): void {
+  const bad = (why: string): never => {
+    throw new Error(`invalid storage key ${JSON.stringify(key)}: ${why}`);
+  };
+  if (allowTrailingSlash && key === '') return;
+  if (key === '') bad('empty');
+  if (key.startsWith('/')) bad('starts with /');
+  if (key.includes('\\')) bad('contains a backslash');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(key)) bad('contains a control character');
+  const segments = key.split('/');
+  if (allowTrailingSlash && segments[segments.length - 1] === '') segments.pop();
+  for (const s of segments) {
+    if (s === '') bad('has an empty path segment');
+    if (s === '.' || s === '..') bad(`has a "${s}" path segment`);
+  }
+}

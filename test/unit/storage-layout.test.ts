@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/core/errors.js';
+import {
+  ARCHIVE_FILE,
+  archiveKey,
+  assertValidKey,
+  LOCK_FILE,
+  lockKey,
+  logKey,
+  MANIFEST_FILE,
+  manifestKey,
+  parseKey,
+  snapshotNamesFromKeys,
+  snapshotPrefix,
+} from '../../src/storage/layout.js';
+
+describe('storage layout', () => {
+  it('puts every object of a snapshot under snapshots/<name>/', () => {
+    expect(snapshotPrefix('web-1')).toBe('snapshots/web-1/');
+    expect(archiveKey('web-1')).toBe('snapshots/web-1/resources.tar.gz');
+    expect(logKey('web-1')).toBe('snapshots/web-1/log.jsonl.gz');
+    expect(manifestKey('web-1')).toBe('snapshots/web-1/snapshot.json');
+    expect(lockKey('web-1')).toBe('snapshots/web-1/.lock');
+  });
+
+  it('refuses snapshot names that could escape their directory', () => {
+    for (const bad of ['..', '../x', 'a/b', '', 'UPPER', 'x'.repeat(64)]) {
+      expect(() => archiveKey(bad)).toThrow(UserError);
+    }
+  });
+
+  it('parses a snapshot key back into its name and file', () => {
+    expect(parseKey(manifestKey('web-1'))).toEqual({ name: 'web-1', file: MANIFEST_FILE });
+    expect(parseKey(lockKey('a'))).toEqual({ name: 'a', file: LOCK_FILE });
+    expect(parseKey('snapshots/a/sub/dir.txt')).toEqual({ name: 'a', file: 'sub/dir.txt' });
+  });
+
+  it('ignores keys that are not a file of a validly named snapshot', () => {
+    for (const key of [
+      'other/a/snapshot.json',
+      'snapshots/',
+      'snapshots/a',
+      'snapshots/a/',
+      'snapshots//snapshot.json',
+      'snapshots/Bad_Name/snapshot.json',
+    ]) {
+      expect(parseKey(key)).toBeUndefined();
+    }
+  });
+
+  it('lists distinct snapshot names sorted, optionally only those with a given file', () => {
+    const keys = [
+      archiveKey('b'),
+      manifestKey('b'),
+      lockKey('a'),
+      archiveKey('a'),
+      manifestKey('c'),
+      'stray.txt',
+    ];
+    expect(snapshotNamesFromKeys(keys)).toEqual(['a', 'b', 'c']);
+    expect(snapshotNamesFromKeys(keys, MANIFEST_FILE)).toEqual(['b', 'c']);
+    expect(snapshotNamesFromKeys(keys, ARCHIVE_FILE)).toEqual(['a', 'b']);
+  });
+
+  it('accepts ordinary relative keys and rejects ones that could escape a root', () => {
+    expect(() => assertValidKey('snapshots/a/snapshot.json')).not.toThrow();
+    for (const bad of ['', '/abs', '../x', 'a/../b', 'a/./b', 'a//b', 'a/', 'a\\b', 'a\u0000b']) {
+      expect(() => assertValidKey(bad), bad).toThrow(/invalid storage key/);
+    }
+  });
+
+  it('accepts list prefixes with a trailing slash or empty, still rejecting ..', () => {
+    expect(() => assertValidKey('', true)).not.toThrow();
+    expect(() => assertValidKey('snapshots/', true)).not.toThrow();
+    expect(() => assertValidKey('snapshots/a', true)).not.toThrow();
+    expect(() => assertValidKey('../', true)).toThrow();
+    expect(() => assertValidKey('/', true)).toThrow();
+  });
+});
