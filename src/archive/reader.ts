@@ -43,24 +43,37 @@ export async function readArchive(
     },
   });
   const extract = tarExtract();
+  // Set when onEntry throws: its error is the caller's own, never a sign of corruption.
+  let callbackError: { err: unknown } | undefined;
   const consume = (async () => {
     for await (const entry of extract) {
       const { name, type, size: declared } = entry.header;
-      assertSafeEntryName(name);
       if (type === 'directory') {
+        // tar writes directory names with a trailing slash.
+        assertSafeEntryName(name.replace(/\/$/, ''));
         entry.resume();
         continue;
       }
+      assertSafeEntryName(name);
       if (type !== 'file' && type !== 'contiguous-file') {
-        throw new CorruptArchiveError(`archive entry ${JSON.stringify(name)} is a ${type}, not a regular file`);
+        throw new CorruptArchiveError(
+          `archive entry ${JSON.stringify(name)} is a ${type}, not a regular file`,
+        );
       }
       if ((declared ?? 0) > max) {
-        throw new CorruptArchiveError(`archive entry ${JSON.stringify(name)} is ${declared} bytes, over the ${max}-byte limit`);
+        throw new CorruptArchiveError(
+          `archive entry ${JSON.stringify(name)} is ${declared} bytes, over the ${max}-byte limit`,
+        );
       }
       const chunks: Buffer[] = [];
       for await (const c of entry) chunks.push(c as Buffer);
       entries++;
-      await onEntry({ name, data: Buffer.concat(chunks) });
+      try {
+        await onEntry({ name, data: Buffer.concat(chunks) });
+      } catch (err) {
+        callbackError = { err };
+        throw err;
+      }
     }
   })();
   try {
@@ -68,6 +81,7 @@ export async function readArchive(
   } catch (err) {
     input.destroy();
     extract.destroy();
+    if (callbackError) throw callbackError.err;
     if (err instanceof CorruptArchiveError) throw err;
     // Errors from gunzip/tar mean the bytes are damaged; storage and callback errors pass through.
     const code = (err as { code?: string }).code ?? '';

@@ -35,7 +35,8 @@ function paxRecord(key: string, value: string): Buffer {
   const body = ` ${key}=${value}\n`;
   const bodyLen = Buffer.byteLength(body);
   let len = bodyLen + String(bodyLen).length;
-  if (String(len).length !== String(len - bodyLen).length) len += 1;
+  // The length's own digits count too: 95 bytes of body make 97 ("97 …"), 98 make 101.
+  if (String(len).length !== len - bodyLen) len += 1;
   return Buffer.from(`${len}${body}`, 'utf8');
 }
 
@@ -46,7 +47,10 @@ export function tarEntry(name: string, data: Buffer, mtime: number): Buffer[] {
   if (Buffer.byteLength(name) > 100) {
     const pax = paxRecord('path', name);
     out.push(header('PaxHeader', pax.length, 'x', mtime), pax, padding(pax.length));
-    shortName = Buffer.from(name).subarray(0, 100).toString('utf8').replace(/\uFFFD+$/, '');
+    shortName = Buffer.from(name)
+      .subarray(0, 100)
+      .toString('utf8')
+      .replace(/\uFFFD+$/, '');
   }
   out.push(header(shortName, data.length, '0', mtime), data, padding(data.length));
   return out;

@@ -41,7 +41,11 @@ export class ArchiveWriter {
         cb();
       },
     });
-    this.gzip.on('error', rejectDone);
+    // pipe() does not forward errors: pass them on so the consumer fails instead of waiting.
+    this.gzip.on('error', (err) => {
+      rejectDone(err);
+      counter.destroy(err);
+    });
     this.output = this.gzip.pipe(counter);
     this.done.catch(() => {});
     this.add(VERSION_ENTRY, Buffer.from(`${FORMAT_VERSION}\n`));

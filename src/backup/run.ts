@@ -13,8 +13,8 @@ import {
   qualifiedResource,
   type ResourceCount,
   type ResourceType,
-  SNAPSHOT_FORMAT_VERSION,
   type Selection,
+  SNAPSHOT_FORMAT_VERSION,
   type SnapshotManifest,
   type SnapshotWarning,
 } from '../core/types.js';
@@ -22,7 +22,13 @@ import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, type DiscoveredType, discover, objectPath } from '../kube/discovery.js';
 import { archiveKey, lockKey, logKey, manifestKey } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/store.js';
-import { clusterRolesOf, type ListJob, listableTypes, planListJobs, RelatedCollector } from './select.js';
+import {
+  clusterRolesOf,
+  type ListJob,
+  listableTypes,
+  planListJobs,
+  RelatedCollector,
+} from './select.js';
 
 export interface BackupOptions {
   name?: string;
@@ -69,7 +75,10 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   // Claim the name before any work: two backups with one name cannot both proceed.
   if (await store.head(manifestKey(name))) throw nameTaken(name);
   try {
-    await store.createExclusive(lockKey(name), Buffer.from(JSON.stringify({ startedAt: started.toISOString() })));
+    await store.createExclusive(
+      lockKey(name),
+      Buffer.from(JSON.stringify({ startedAt: started.toISOString() })),
+    );
   } catch (err) {
     if (err instanceof AlreadyExistsError) throw nameTaken(name);
     throw err;
@@ -87,8 +96,12 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   const upload = store.put(archiveKey(name), writer.output);
   upload.catch(() => {});
   try {
-    const [discovery, serverVersion] = await Promise.all([discover(client), client.serverVersion()]);
-    for (const f of discovery.failures) warn({ message: `discovery of ${f.groupVersion} failed: ${f.message}` });
+    const [discovery, serverVersion] = await Promise.all([
+      discover(client),
+      client.serverVersion(),
+    ]);
+    for (const f of discovery.failures)
+      warn({ message: `discovery of ${f.groupVersion} failed: ${f.message}` });
     const types = listableTypes(discovery.types, sel);
     const { namespaces, namespaceObjects } = await resolveNamespaces(client, sel, warn);
 
@@ -113,7 +126,13 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       bytes += data.length;
       objects++;
       const key = qualifiedResource(type);
-      const c = counts.get(key) ?? { resource: key, apiVersion: apiVersionOf(type), kind: type.kind, namespaced: type.namespaced, count: 0 };
+      const c = counts.get(key) ?? {
+        resource: key,
+        apiVersion: apiVersionOf(type),
+        kind: type.kind,
+        namespaced: type.namespaced,
+        count: 0,
+      };
       c.count++;
       counts.set(key, c);
       related.observe(type, full);
@@ -121,16 +140,23 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
 
     const jobs = planListJobs(types, sel, namespaces);
     let listsDone = 0;
-    const progress = () => opts.onProgress?.({ listsDone, listsTotal: jobs.length, objects, bytes });
+    const progress = () =>
+      opts.onProgress?.({ listsDone, listsTotal: jobs.length, objects, bytes });
     const excluded = new Set(sel.excludeNamespaces);
     await mapLimit(jobs, opts.concurrency ?? 8, async (job: ListJob<DiscoveredType>) => {
       const where = { resource: qualifiedResource(job.type), namespace: job.namespace };
       let n = 0;
       try {
-        const query = job.type.namespaced && sel.labelSelector ? { labelSelector: sel.labelSelector } : {};
+        const query =
+          job.type.namespaced && sel.labelSelector ? { labelSelector: sel.labelSelector } : {};
         for await (const page of client.listPages(collectionPath(job.type, job.namespace), query)) {
           for (const obj of page) {
-            if (job.type.namespaced && job.namespace === undefined && excluded.has(obj.metadata.namespace ?? '')) continue;
+            if (
+              job.type.namespaced &&
+              job.namespace === undefined &&
+              excluded.has(obj.metadata.namespace ?? '')
+            )
+              continue;
             await add(job.type, obj);
             n++;
           }
@@ -138,8 +164,14 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
         }
         note({ level: 'info', msg: 'listed', ...where, count: n });
       } catch (err) {
-        if (err instanceof ApiError && (err.statusCode === 403 || err.statusCode === 404 || err.statusCode === 405)) {
-          warn({ ...where, message: `skipped ${describeJob(job)}: ${err.statusCode === 403 ? 'forbidden' : err.message}` });
+        if (
+          err instanceof ApiError &&
+          (err.statusCode === 403 || err.statusCode === 404 || err.statusCode === 405)
+        ) {
+          warn({
+            ...where,
+            message: `skipped ${describeJob(job)}: ${err.statusCode === 403 ? 'forbidden' : err.message}`,
+          });
         } else throw err;
       }
       listsDone++;
@@ -152,7 +184,7 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
 
     const archive = await writer.finish();
     const { size } = await upload;
-    const logBody = gzipSync(Buffer.from(log.map((l) => JSON.stringify(l)).join('\n') + '\n'));
+    const logBody = gzipSync(Buffer.from(`${log.map((l) => JSON.stringify(l)).join('\n')}\n`));
     await store.put(logKey(name), logBody);
 
     const completed = now();
@@ -170,17 +202,27 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       resources: [...counts.values()].sort((a, b) => a.resource.localeCompare(b.resource)),
       totalObjects: objects,
       warnings,
-      archive: { key: archiveKey(name), size: size || archive.size, sha256: archive.sha256, encrypted: false },
+      archive: {
+        key: archiveKey(name),
+        size: size || archive.size,
+        sha256: archive.sha256,
+        encrypted: false,
+      },
       log: { key: logKey(name) },
     };
-    await store.createExclusive(manifestKey(name), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+    await store.createExclusive(
+      manifestKey(name),
+      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
+    );
     await store.delete(lockKey(name)).catch(() => {});
     return manifest;
   } catch (err) {
     writer.abort(err instanceof Error ? err : new Error(String(err)));
     await upload.catch(() => {});
     // Leave nothing behind: a failed backup must not appear in `list` nor hold its name.
-    await Promise.all([archiveKey(name), logKey(name), lockKey(name)].map((k) => store.delete(k).catch(() => {})));
+    await Promise.all(
+      [archiveKey(name), logKey(name), lockKey(name)].map((k) => store.delete(k).catch(() => {})),
+    );
     throw err;
   }
 }
@@ -188,26 +230,39 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
 function nameTaken(name: string): UserError {
   return new AlreadyExistsError(
     `snapshot "${name}"`,
-    'choose another name; if an interrupted backup left it behind, remove it with: kubectl snapshot delete ' + name,
+    'choose another name; if an interrupted backup left it behind, remove it with: kubectl snapshot delete ' +
+      name,
   );
 }
 
 function describeJob(job: ListJob): string {
   const r = qualifiedResource(job.type);
-  return job.namespace ? `${r} in namespace ${job.namespace}` : job.type.namespaced ? `${r} in all namespaces` : r;
+  return job.namespace
+    ? `${r} in namespace ${job.namespace}`
+    : job.type.namespaced
+      ? `${r} in all namespaces`
+      : r;
 }
 
 export function validateSelection(sel: Selection): void {
   if (!sel.allNamespaces && sel.namespaces.length === 0) {
-    throw new UserError('no namespace selected', 'pass -n NAMESPACE (repeatable) or -A for all namespaces');
+    throw new UserError(
+      'no namespace selected',
+      'pass -n NAMESPACE (repeatable) or -A for all namespaces',
+    );
   }
   if (sel.allNamespaces && sel.namespaces.length > 0) {
-    throw new UserError('-n and -A cannot be combined', 'use -A with --exclude-namespace to leave some out');
+    throw new UserError(
+      '-n and -A cannot be combined',
+      'use -A with --exclude-namespace to leave some out',
+    );
   }
   for (const ns of [...sel.namespaces, ...sel.excludeNamespaces]) validateNamespaceName(ns);
   if (sel.labelSelector !== undefined) validateLabelSelector(sel.labelSelector);
   if (!['auto', 'true', 'false'].includes(sel.includeClusterResources)) {
-    throw new UserError(`--include-cluster-resources must be auto, true or false, not "${sel.includeClusterResources}"`);
+    throw new UserError(
+      `--include-cluster-resources must be auto, true or false, not "${sel.includeClusterResources}"`,
+    );
   }
 }
 
@@ -216,7 +271,13 @@ async function resolveNamespaces(
   sel: Selection,
   warn: (w: SnapshotWarning) => void,
 ): Promise<{ namespaces: string[]; namespaceObjects: KubeObject[] }> {
-  const nsType: ResourceType = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
+  const nsType: ResourceType = {
+    group: '',
+    version: 'v1',
+    resource: 'namespaces',
+    kind: 'Namespace',
+    namespaced: false,
+  };
   if (sel.allNamespaces) {
     const objs: KubeObject[] = [];
     for await (const page of client.listPages(collectionPath(nsType))) objs.push(...page);
@@ -228,13 +289,21 @@ async function resolveNamespaces(
   for (const ns of namespaces) {
     try {
       const obj = await client.getOptional(objectPath(nsType, ns));
-      if (!obj) throw new UserError(`namespace "${ns}" not found`, 'check the name with: kubectl get namespaces');
+      if (!obj)
+        throw new UserError(
+          `namespace "${ns}" not found`,
+          'check the name with: kubectl get namespaces',
+        );
       namespaceObjects.push(obj);
     } catch (err) {
       // A user with only namespace-scoped rights cannot read the Namespace object; the
       // namespace's contents can still be backed up.
       if (err instanceof ApiError && err.statusCode === 403) {
-        warn({ resource: 'namespaces', namespace: ns, message: `cannot read Namespace ${ns} (forbidden); it is not in the snapshot` });
+        warn({
+          resource: 'namespaces',
+          namespace: ns,
+          message: `cannot read Namespace ${ns} (forbidden); it is not in the snapshot`,
+        });
       } else throw err;
     }
   }
@@ -249,14 +318,21 @@ async function addRelated(
   add: (t: ResourceType, o: KubeObject) => Promise<void>,
   warn: (w: SnapshotWarning) => void,
 ): Promise<void> {
-  const find = (group: string, resource: string) => types.find((t) => t.group === group && t.resource === resource);
-  const guarded = async (type: DiscoveredType | undefined, fn: (t: DiscoveredType) => Promise<void>) => {
+  const find = (group: string, resource: string) =>
+    types.find((t) => t.group === group && t.resource === resource);
+  const guarded = async (
+    type: DiscoveredType | undefined,
+    fn: (t: DiscoveredType) => Promise<void>,
+  ) => {
     if (!type) return; // excluded by the user's filters
     try {
       await fn(type);
     } catch (err) {
       if (err instanceof ApiError && err.statusCode === 403) {
-        warn({ resource: qualifiedResource(type), message: `related ${qualifiedResource(type)} not readable (forbidden): ${errorMessage(err)}` });
+        warn({
+          resource: qualifiedResource(type),
+          message: `related ${qualifiedResource(type)} not readable (forbidden): ${errorMessage(err)}`,
+        });
       } else throw err;
     }
   };

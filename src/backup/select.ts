@@ -1,7 +1,12 @@
 // Pure decisions of a backup: which types to list where, and which cluster-scoped objects
 // an `auto` backup pulls in because included objects depend on them.
 import { assertPatternsKnown, type NamedType, selectTypes } from '../core/resources.js';
-import { type KubeObject, qualifiedResource, type ResourceType, type Selection } from '../core/types.js';
+import {
+  type KubeObject,
+  qualifiedResource,
+  type ResourceType,
+  type Selection,
+} from '../core/types.js';
 
 export interface ListJob<T extends ResourceType = ResourceType> {
   type: T;
@@ -9,18 +14,28 @@ export interface ListJob<T extends ResourceType = ResourceType> {
   namespace?: string;
 }
 
-export function listableTypes<T extends NamedType & { verbs: string[] }>(types: T[], selection: Selection): T[] {
+export function listableTypes<T extends NamedType & { verbs: string[] }>(
+  types: T[],
+  selection: Selection,
+): T[] {
   const listable = types.filter((t) => t.verbs.includes('list') && t.verbs.includes('get'));
   assertPatternsKnown(listable, selection.includeResources, '--include-resources');
   assertPatternsKnown(listable, selection.excludeResources, '--exclude-resources');
-  return selectTypes(listable, { include: selection.includeResources, exclude: selection.excludeResources });
+  return selectTypes(listable, {
+    include: selection.includeResources,
+    exclude: selection.excludeResources,
+  });
 }
 
 /**
  * Namespaced types are listed per namespace when namespaces are named (so a user with only
  * namespace Roles can back up), or once across the cluster with -A (fewer requests).
  */
-export function planListJobs<T extends ResourceType>(types: T[], selection: Selection, namespaces: string[]): ListJob<T>[] {
+export function planListJobs<T extends ResourceType>(
+  types: T[],
+  selection: Selection,
+  namespaces: string[],
+): ListJob<T>[] {
   const jobs: ListJob<T>[] = [];
   for (const type of types) {
     if (type.namespaced) {
@@ -31,7 +46,8 @@ export function planListJobs<T extends ResourceType>(types: T[], selection: Sele
     }
   }
   // Big collections first keeps the parallel listers busy to the end.
-  const weight = (t: ResourceType) => (['secrets', 'configmaps', 'pods'].includes(t.resource) ? 0 : 1);
+  const weight = (t: ResourceType) =>
+    ['secrets', 'configmaps', 'pods'].includes(t.resource) ? 0 : 1;
   return jobs.sort((a, b) => weight(a.type) - weight(b.type));
 }
 
@@ -62,7 +78,9 @@ export class RelatedCollector {
   /** ClusterRoleBindings with a subject that is an included ServiceAccount. */
   clusterRoleBindings(all: KubeObject[]): KubeObject[] {
     return all.filter((crb) =>
-      ((crb.subjects as { kind?: string; name?: string; namespace?: string }[] | undefined) ?? []).some(
+      (
+        (crb.subjects as { kind?: string; name?: string; namespace?: string }[] | undefined) ?? []
+      ).some(
         (s) => s.kind === 'ServiceAccount' && this.serviceAccounts.has(`${s.namespace}/${s.name}`),
       ),
     );

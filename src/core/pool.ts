@@ -18,6 +18,8 @@ export async function mapLimit<T, R>(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  // A limit below 1 (or NaN) would start no worker and silently skip every item.
+  const workers = Math.min(items.length, Math.max(1, Math.floor(limit) || 1));
+  await Promise.all(Array.from({ length: workers }, worker));
   return results;
 }

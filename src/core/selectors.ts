@@ -6,7 +6,8 @@ export type Requirement =
   | { key: string; op: 'exists' | 'notexists' }
   | { key: string; op: 'in' | 'notin'; values: string[] };
 
-const KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 function invalid(selector: string, why: string): UserError {
@@ -38,11 +39,15 @@ export function parseSelector(selector: string): Requirement[] {
   return split(selector).map((raw) => {
     const part = raw.trim();
     const checkKey = (k: string) => {
-      if (!KEY.test(k) || k.length > 316) throw invalid(selector, `"${k}" is not a valid label key`);
+      // A key is [prefix/]name: the prefix a DNS subdomain (≤ 253), the name at most 63 characters.
+      const slash = k.indexOf('/');
+      const tooLong = slash < 0 ? k.length > 63 : slash > 253 || k.length - slash - 1 > 63;
+      if (!KEY.test(k) || tooLong) throw invalid(selector, `"${k}" is not a valid label key`);
       return k;
     };
     const checkValue = (v: string) => {
-      if (!VALUE.test(v) || v.length > 63) throw invalid(selector, `"${v}" is not a valid label value`);
+      if (!VALUE.test(v) || v.length > 63)
+        throw invalid(selector, `"${v}" is not a valid label value`);
       return v;
     };
     let m = /^!\s*(\S+)$/.exec(part);
@@ -62,7 +67,10 @@ export function parseSelector(selector: string): Requirement[] {
   });
 }
 
-export function matchesSelector(reqs: Requirement[], labels: Record<string, string> | undefined): boolean {
+export function matchesSelector(
+  reqs: Requirement[],
+  labels: Record<string, string> | undefined,
+): boolean {
   const l = labels ?? {};
   return reqs.every((r) => {
     const has = Object.hasOwn(l, r.key);

@@ -1,10 +1,11 @@
 // A thin JSON client for the Kubernetes API. client-node loads the kubeconfig (contexts,
 // exec plugins, tokens, in-cluster config) and supplies TLS and auth; requests go through
 // one keep-alive agent so paginated lists and parallel creates reuse connections.
+
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
-import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { UserError, errorMessage } from '../core/errors.js';
+import { errorMessage, UserError } from '../core/errors.js';
 import type { KubeObject } from '../core/types.js';
 
 export interface ConnectOptions {
@@ -43,7 +44,14 @@ export interface RequestParams {
   contentType?: string;
 }
 
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
 const MAX_ATTEMPTS = 6;
 
 function sleep(ms: number): Promise<void> {
@@ -69,7 +77,10 @@ export class KubeClient {
   ) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) {
-      throw new UserError('no cluster in the kubeconfig', 'check KUBECONFIG / --kubeconfig and --context');
+      throw new UserError(
+        'no cluster in the kubeconfig',
+        'check KUBECONFIG / --kubeconfig and --context',
+      );
     }
     this.server = cluster.server;
     this.contextName = kc.getCurrentContext();
@@ -85,11 +96,17 @@ export class KubeClient {
       if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
       else kc.loadFromDefault();
     } catch (err) {
-      throw new UserError(`cannot load kubeconfig: ${errorMessage(err)}`, 'pass --kubeconfig or set KUBECONFIG');
+      throw new UserError(
+        `cannot load kubeconfig: ${errorMessage(err)}`,
+        'pass --kubeconfig or set KUBECONFIG',
+      );
     }
     if (opts.context) {
       if (!kc.getContextObject(opts.context)) {
-        throw new UserError(`context "${opts.context}" not found in kubeconfig`, 'list contexts with: kubectl config get-contexts');
+        throw new UserError(
+          `context "${opts.context}" not found in kubeconfig`,
+          'list contexts with: kubectl config get-contexts',
+        );
       }
       kc.setCurrentContext(opts.context);
     }
@@ -114,10 +131,16 @@ export class KubeClient {
         return await this.once<T>(method, path, params);
       } catch (err) {
         const retryable =
-          (err instanceof ApiError && (err.statusCode === 429 || err.statusCode === 503 || err.statusCode === 502 || err.statusCode === 504 || (err.statusCode === 500 && method === 'GET'))) ||
+          (err instanceof ApiError &&
+            (err.statusCode === 429 ||
+              err.statusCode === 503 ||
+              err.statusCode === 502 ||
+              err.statusCode === 504 ||
+              (err.statusCode === 500 && method === 'GET'))) ||
           RETRYABLE_CODES.has((err as { code?: string }).code ?? '');
         if (!retryable || attempt + 1 >= MAX_ATTEMPTS) throw this.explain(err);
-        const retryAfter = err instanceof ApiError ? err.status.details?.retryAfterSeconds : undefined;
+        const retryAfter =
+          err instanceof ApiError ? err.status.details?.retryAfterSeconds : undefined;
         await sleep(backoff(attempt, retryAfter));
       }
     }
@@ -125,7 +148,7 @@ export class KubeClient {
 
   private explain(err: unknown): unknown {
     const code = (err as { code?: string }).code;
-    if (code && RETRYABLE_CODES.has(code) || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+    if ((code && RETRYABLE_CODES.has(code)) || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
       return new UserError(
         `cannot reach the Kubernetes API server at ${this.server} (${code})`,
         `check that the cluster is running and that context "${this.contextName}" is the one you meant`,
@@ -148,7 +171,8 @@ export class KubeClient {
 
   private async once<T>(method: string, path: string, params: RequestParams): Promise<T> {
     const url = new URL(this.base.href.replace(/\/$/, '') + path);
-    for (const [k, v] of Object.entries(params.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(params.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const auth = await this.auth();
     const body = params.body === undefined ? undefined : Buffer.from(JSON.stringify(params.body));
     const headers: Record<string, string> = {
@@ -162,31 +186,30 @@ export class KubeClient {
     }
     const send = url.protocol === 'http:' ? httpRequest : request;
     return new Promise<T>((resolve, reject) => {
-      const req = send(
-        url,
-        { ...auth, method, headers, agent: this.agent as Agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const status = res.statusCode ?? 0;
-            let json: unknown;
-            try {
-              json = text ? JSON.parse(text) : undefined;
-            } catch {
-              json = undefined;
-            }
-            if (status >= 200 && status < 300) return resolve(json as T);
-            const st: ApiStatus = (json as ApiStatus) ?? { message: text.slice(0, 200) };
-            const retryAfter = Number(res.headers['retry-after']);
-            if (Number.isFinite(retryAfter) && retryAfter > 0) st.details = { ...st.details, retryAfterSeconds: retryAfter };
-            reject(new ApiError(status, st, method, path));
-          });
-        },
+      const req = send(url, { ...auth, method, headers, agent: this.agent as Agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          if (status >= 200 && status < 300) return resolve(json as T);
+          const st: ApiStatus = (json as ApiStatus) ?? { message: text.slice(0, 200) };
+          const retryAfter = Number(res.headers['retry-after']);
+          if (Number.isFinite(retryAfter) && retryAfter > 0)
+            st.details = { ...st.details, retryAfterSeconds: retryAfter };
+          reject(new ApiError(status, st, method, path));
+        });
+      });
+      req.setTimeout(60_000, () =>
+        req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
       );
-      req.setTimeout(60_000, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
       req.end(body);
     });
@@ -207,14 +230,21 @@ export class KubeClient {
   }
 
   /** Pages through a list (limit + continue) so memory holds one page at a time. */
-  async *listPages(path: string, query: RequestParams['query'] = {}, limit = 500): AsyncGenerator<KubeObject[]> {
+  async *listPages(
+    path: string,
+    query: RequestParams['query'] = {},
+    limit = 500,
+  ): AsyncGenerator<KubeObject[]> {
     let cont: string | undefined;
     do {
-      const page = await this.get<{ items?: KubeObject[]; metadata?: { continue?: string } }>(path, {
-        ...query,
-        limit,
-        continue: cont,
-      });
+      const page = await this.get<{ items?: KubeObject[]; metadata?: { continue?: string } }>(
+        path,
+        {
+          ...query,
+          limit,
+          continue: cont,
+        },
+      );
       yield page.items ?? [];
       cont = page.metadata?.continue || undefined;
     } while (cont);

@@ -70,7 +70,9 @@ export async function discover(client: KubeClient): Promise<DiscoveryResult> {
 /** The REST path of a collection, e.g. /apis/apps/v1/namespaces/ns/deployments. */
 export function collectionPath(t: ResourceType, namespace?: string): string {
   const base = t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`;
-  return t.namespaced && namespace !== undefined ? `${base}/namespaces/${namespace}/${t.resource}` : `${base}/${t.resource}`;
+  return t.namespaced && namespace !== undefined
+    ? `${base}/namespaces/${namespace}/${t.resource}`
+    : `${base}/${t.resource}`;
 }
 
 export function objectPath(t: ResourceType, name: string, namespace?: string): string {

@@ -1,7 +1,15 @@
 // `npm run cluster -- up|down|env|build`: a throwaway control plane + MinIO for manual use,
 // demos and benchmarks. `up` starts a supervisor in the background and prints shell exports.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBinaries, startCluster } from './harness.js';
@@ -11,7 +19,11 @@ const pidFile = join(stateDir, 'supervisor.pid');
 const envFile = join(stateDir, 'env.sh');
 const errFile = join(stateDir, 'error.txt');
 
-function exportsFor(c: { kubeconfig: string; s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string }; binDir: string }): string {
+function exportsFor(c: {
+  kubeconfig: string;
+  s3: { endpoint: string; accessKey: string; secretKey: string; bucket: string };
+  binDir: string;
+}): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return [
     `export KUBECONFIG=${q(c.kubeconfig)}`,
@@ -41,7 +53,10 @@ function runningPid(): number | undefined {
 
 async function serve(): Promise<void> {
   try {
-    const cluster = await startCluster({ dir: join(stateDir, 'data'), log: (l) => console.error(l) });
+    const cluster = await startCluster({
+      dir: join(stateDir, 'data'),
+      log: (l) => console.error(l),
+    });
     writeFileSync(envFile, exportsFor(cluster), { mode: 0o600 });
     const stop = async () => {
       await cluster.stop();
@@ -81,13 +96,17 @@ async function up(): Promise<void> {
   const started = Date.now();
   while (!existsSync(envFile)) {
     if (existsSync(errFile) || !alive(child.pid as number)) {
-      const why = existsSync(errFile) ? readFileSync(errFile, 'utf8') : readFileSync(join(stateDir, 'supervisor.log'), 'utf8');
+      const why = existsSync(errFile)
+        ? readFileSync(errFile, 'utf8')
+        : readFileSync(join(stateDir, 'supervisor.log'), 'utf8');
       console.error(`cluster failed to start:\n${why}`);
       process.exit(1);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  console.error(`control plane + MinIO up in ${((Date.now() - started) / 1000).toFixed(1)}s; stop with: npm run cluster -- down`);
+  console.error(
+    `control plane + MinIO up in ${((Date.now() - started) / 1000).toFixed(1)}s; stop with: npm run cluster -- down`,
+  );
   process.stdout.write(readFileSync(envFile, 'utf8'));
 }
 

@@ -3,7 +3,16 @@
 // with its own directory and log file. Nothing is mocked.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -75,7 +84,9 @@ export async function freePort(): Promise<number> {
     srv.on('error', rej);
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+      srv.close(() =>
+        typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port')),
+      );
     });
   });
 }
@@ -93,8 +104,21 @@ class Pki {
     if (!create) return;
     mkdirSync(dir, { recursive: true });
     openssl(
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt',
-        '-days', '3650', '-subj', '/CN=kubectl-snapshot-test-ca'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=kubectl-snapshot-test-ca',
+      ],
       dir,
     );
   }
@@ -109,10 +133,29 @@ class Pki {
     const cert = `${name}.crt`;
     const ext = `${name}.ext`;
     writeFileSync(join(this.dir, ext), `${extensions.join('\n')}\n`);
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subject], this.dir);
     openssl(
-      ['x509', '-req', '-in', csr, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-out', cert,
-        '-days', '3650', '-extfile', ext],
+      ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subject],
+      this.dir,
+    );
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        `0x${randomBytes(8).toString('hex')}`,
+        '-out',
+        cert,
+        '-days',
+        '3650',
+        '-extfile',
+        ext,
+      ],
       this.dir,
     );
     return { cert: join(this.dir, cert), key: join(this.dir, key) };
@@ -124,7 +167,14 @@ class Pki {
   }
 }
 
-function writeKubeconfig(path: string, server: string, ca: string, user: string, cert: string, key: string) {
+function writeKubeconfig(
+  path: string,
+  server: string,
+  ca: string,
+  user: string,
+  cert: string,
+  key: string,
+) {
   const b64 = (f: string) => readFileSync(f).toString('base64');
   writeFileSync(
     path,
@@ -183,7 +233,9 @@ function probe(url: string, tls: ProbeOptions = {}): Promise<number> {
         method: 'GET',
         timeout: 2000,
         ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
-        ...(tls.cert && tls.key ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : {}),
+        ...(tls.cert && tls.key
+          ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) }
+          : {}),
       },
       (resp) => {
         resp.resume();
@@ -200,7 +252,11 @@ function probe(url: string, tls: ProbeOptions = {}): Promise<number> {
  * Writes a kubeconfig for a user authenticated by a client certificate from the cluster's
  * CA, with no RBAC rights of its own. Works from any process that can read the cluster dir.
  */
-export function userKubeconfig(info: Pick<ClusterInfo, 'dir' | 'server'>, user: string, groups: string[] = []): string {
+export function userKubeconfig(
+  info: Pick<ClusterInfo, 'dir' | 'server'>,
+  user: string,
+  groups: string[] = [],
+): string {
   const pki = new Pki(join(info.dir, 'pki'), false);
   const c = pki.client(user, groups);
   const path = join(info.dir, `${user}.kubeconfig`);
@@ -216,13 +272,14 @@ function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   const killAll = () => {
-    for (const c of live) for (const pid of c.pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
+    for (const c of live)
+      for (const pid of c.pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
-    }
   };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -266,7 +323,9 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       if (await check()) return;
       await new Promise((r) => setTimeout(r, 150));
     }
-    const why = dead ? `exited with code ${p.child.exitCode}` : `not ready after ${timeoutMs / 1000}s`;
+    const why = dead
+      ? `exited with code ${p.child.exitCode}`
+      : `not ready after ${timeoutMs / 1000}s`;
     throw new Error(`${p.name} ${why}; last lines of ${p.logFile}:\n${tail(p.logFile)}`);
   };
 
@@ -308,12 +367,23 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
     );
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const etcd = spawnProc('etcd', [
-      '--name', 'test', '--data-dir', join(dir, 'etcd'),
-      '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
-      '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
-      '--initial-cluster', `test=http://127.0.0.1:${etcdPeer}`,
-      '--unsafe-no-fsync', '--log-level', 'warn',
+      '--name',
+      'test',
+      '--data-dir',
+      join(dir, 'etcd'),
+      '--listen-client-urls',
+      etcdUrl,
+      '--advertise-client-urls',
+      etcdUrl,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${etcdPeer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${etcdPeer}`,
+      '--initial-cluster',
+      `test=http://127.0.0.1:${etcdPeer}`,
+      '--unsafe-no-fsync',
+      '--log-level',
+      'warn',
     ]);
     await waitReady(etcd, async () => (await probe(`${etcdUrl}/health`)) === 200);
     log(`etcd ready on ${etcdUrl}`);
@@ -321,19 +391,35 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
     // kube-apiserver
     const server = `https://127.0.0.1:${apiPort}`;
     const apiserver = spawnProc('kube-apiserver', [
-      '--etcd-servers', etcdUrl,
-      '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1',
-      '--secure-port', String(apiPort),
-      '--cert-dir', join(dir, 'apiserver-certs'),
-      '--tls-cert-file', serving.cert, '--tls-private-key-file', serving.key,
-      '--client-ca-file', pki.caFile,
-      '--authorization-mode', 'RBAC',
-      '--service-cluster-ip-range', '10.0.0.0/24',
-      '--service-node-port-range', '30000-32767',
+      '--etcd-servers',
+      etcdUrl,
+      '--bind-address',
+      '127.0.0.1',
+      '--advertise-address',
+      '127.0.0.1',
+      '--secure-port',
+      String(apiPort),
+      '--cert-dir',
+      join(dir, 'apiserver-certs'),
+      '--tls-cert-file',
+      serving.cert,
+      '--tls-private-key-file',
+      serving.key,
+      '--client-ca-file',
+      pki.caFile,
+      '--authorization-mode',
+      'RBAC',
+      '--service-cluster-ip-range',
+      '10.0.0.0/24',
+      '--service-node-port-range',
+      '30000-32767',
       '--allow-privileged=true',
-      '--service-account-issuer', `${server}/`,
-      '--service-account-key-file', saPub,
-      '--service-account-signing-key-file', saKey,
+      '--service-account-issuer',
+      `${server}/`,
+      '--service-account-key-file',
+      saPub,
+      '--service-account-signing-key-file',
+      saKey,
     ]);
     const adminKubeconfig = join(dir, 'kubeconfig');
     writeKubeconfig(adminKubeconfig, server, pki.caFile, 'admin', admin.cert, admin.key);
@@ -345,26 +431,40 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
     const kcmKubeconfig = join(dir, 'kcm.kubeconfig');
     writeKubeconfig(kcmKubeconfig, server, pki.caFile, 'kcm', kcmClient.cert, kcmClient.key);
     const kcm = spawnProc('kube-controller-manager', [
-      '--kubeconfig', kcmKubeconfig,
-      '--authentication-kubeconfig', kcmKubeconfig,
-      '--authorization-kubeconfig', kcmKubeconfig,
-      '--controllers', '*',
+      '--kubeconfig',
+      kcmKubeconfig,
+      '--authentication-kubeconfig',
+      kcmKubeconfig,
+      '--authorization-kubeconfig',
+      kcmKubeconfig,
+      '--controllers',
+      '*',
       '--use-service-account-credentials',
-      '--service-account-private-key-file', saKey,
-      '--root-ca-file', pki.caFile,
-      '--service-cluster-ip-range', '10.0.0.0/24',
+      '--service-account-private-key-file',
+      saKey,
+      '--root-ca-file',
+      pki.caFile,
+      '--service-cluster-ip-range',
+      '10.0.0.0/24',
       '--leader-elect=false',
-      '--bind-address', '127.0.0.1',
-      '--secure-port', String(kcmPort),
-      '--cert-dir', join(dir, 'kcm-certs'),
+      '--bind-address',
+      '127.0.0.1',
+      '--secure-port',
+      String(kcmPort),
+      '--cert-dir',
+      join(dir, 'kcm-certs'),
     ]);
     // The default ServiceAccount appearing proves the controllers are really running.
     const kubectl = join(binDir, 'kubectl');
     await waitReady(kcm, async () => {
       try {
-        execFileSync(kubectl, ['--kubeconfig', adminKubeconfig, 'get', 'serviceaccount', 'default', '-n', 'default'], {
-          stdio: 'ignore',
-        });
+        execFileSync(
+          kubectl,
+          ['--kubeconfig', adminKubeconfig, 'get', 'serviceaccount', 'default', '-n', 'default'],
+          {
+            stdio: 'ignore',
+          },
+        );
         return true;
       } catch {
         return false;
@@ -383,8 +483,21 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
     const startMinio = async () => {
       minio = spawnProc(
         'minio',
-        ['server', join(dir, 'minio'), '--address', `127.0.0.1:${minioPort}`, '--console-address', `127.0.0.1:${minioConsole}`, '--quiet'],
-        { MINIO_ROOT_USER: s3.accessKey, MINIO_ROOT_PASSWORD: s3.secretKey, MINIO_UPDATE: 'off', MINIO_BROWSER: 'off' },
+        [
+          'server',
+          join(dir, 'minio'),
+          '--address',
+          `127.0.0.1:${minioPort}`,
+          '--console-address',
+          `127.0.0.1:${minioConsole}`,
+          '--quiet',
+        ],
+        {
+          MINIO_ROOT_USER: s3.accessKey,
+          MINIO_ROOT_PASSWORD: s3.secretKey,
+          MINIO_UPDATE: 'off',
+          MINIO_BROWSER: 'off',
+        },
       );
       const m = minio;
       await waitReady(m, async () => (await probe(`${s3.endpoint}/minio/health/ready`)) === 200);
@@ -411,7 +524,9 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       s3,
       binDir,
       get pids() {
-        return procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null).map((p) => p.child.pid as number);
+        return procs
+          .filter((p) => p.child.exitCode === null && p.child.signalCode === null)
+          .map((p) => p.child.pid as number);
       },
       userKubeconfig(user: string, groups: string[] = []) {
         return userKubeconfig({ dir, server }, user, groups);
@@ -423,7 +538,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       async stop() {
         live.delete(cluster);
         await stopAll();
-        if (!opts.dir && !process.env.KUBECTL_SNAPSHOT_KEEP_CLUSTER) rmSync(dir, { recursive: true, force: true });
+        if (!opts.dir && !process.env.KUBECTL_SNAPSHOT_KEEP_CLUSTER)
+          rmSync(dir, { recursive: true, force: true });
       },
     };
     live.add(cluster);

@@ -17,7 +17,10 @@ describe('the test control plane', () => {
         metadata: { name: 'web' },
         spec: {
           selector: { matchLabels: labels },
-          template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+          template: {
+            metadata: { labels },
+            spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+          },
         },
       },
     });
@@ -38,9 +41,14 @@ describe('the test control plane', () => {
     const core = api(k8s.CoreV1Api);
     const ns = uniqueName('gone');
     await core.createNamespace({ body: { metadata: { name: ns } } });
-    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'c' }, data: { a: 'b' } } });
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'c' }, data: { a: 'b' } },
+    });
     await until('the default ServiceAccount', async () =>
-      (await core.listNamespacedServiceAccount({ namespace: ns })).items.some((s) => s.metadata?.name === 'default'),
+      (await core.listNamespacedServiceAccount({ namespace: ns })).items.some(
+        (s) => s.metadata?.name === 'default',
+      ),
     );
     await core.deleteNamespace({ name: ns });
     await until(
@@ -73,13 +81,16 @@ describe('the test control plane', () => {
     for await (const c of await mc.getObject(bucket, key)) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('hello');
     const listed: string[] = [];
-    for await (const o of mc.listObjectsV2(bucket, key.split('/')[0], true)) listed.push((o as { name: string }).name);
+    for await (const o of mc.listObjectsV2(bucket, key.split('/')[0], true))
+      listed.push((o as { name: string }).name);
     expect(listed).toEqual([key]);
     await mc.removeObject(bucket, key);
     await expect(mc.statObject(bucket, key)).rejects.toThrow();
   });
 
-  it('runs the CronJob controller: a every-minute CronJob gets a Job within 90 seconds', { timeout: 120_000 }, async () => {
+  it('runs the CronJob controller: a every-minute CronJob gets a Job within 90 seconds', {
+    timeout: 120_000,
+  }, async () => {
     const core = api(k8s.CoreV1Api);
     const batch = api(k8s.BatchV1Api);
     const ns = uniqueName('cron');
@@ -91,7 +102,11 @@ describe('the test control plane', () => {
         spec: {
           schedule: '* * * * *',
           jobTemplate: {
-            spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+            spec: {
+              template: {
+                spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] },
+              },
+            },
           },
         },
       },
