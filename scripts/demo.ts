@@ -75,7 +75,9 @@ function step(title: string): void {
 }
 
 async function main(): Promise<void> {
-  step('Starting a throwaway control plane (etcd, kube-apiserver, kube-controller-manager) and MinIO');
+  step(
+    'Starting a throwaway control plane (etcd, kube-apiserver, kube-controller-manager) and MinIO',
+  );
   const started = Date.now();
   const cluster = await startCluster({ log: (l) => console.log(`  ${l}`) });
   console.log(`  ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
@@ -89,7 +91,11 @@ async function main(): Promise<void> {
       KUBECTL_SNAPSHOT_CONFIG: join(cluster.dir, 'kubectl-snapshot-config.json'),
     };
     const kubectl = (...args: string[]) =>
-      execFileSync(join(cluster.binDir, 'kubectl'), args, { env, encoding: 'utf8', input: args.includes('-f') ? SAMPLE_APP : undefined });
+      execFileSync(join(cluster.binDir, 'kubectl'), args, {
+        env,
+        encoding: 'utf8',
+        input: args.includes('-f') ? SAMPLE_APP : undefined,
+      });
     const snapshot = (...args: string[]) => {
       console.log(`$ kubectl snapshot ${args.join(' ')}`);
       const r = spawnSync(launcher, args, { env, stdio: 'inherit' });
@@ -99,7 +105,8 @@ async function main(): Promise<void> {
     step(`Deploying a sample app into namespace ${NS}`);
     process.stdout.write(kubectl('apply', '-f', '-'));
     // Let the Deployment controller make its ReplicaSet, so the backup has controller-owned objects too.
-    for (let i = 0; i < 50 && !kubectl('get', 'rs', '-n', NS, '-o', 'name').trim(); i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 50 && !kubectl('get', 'rs', '-n', NS, '-o', 'name').trim(); i++)
+      await new Promise((r) => setTimeout(r, 200));
 
     step('Backing it up to MinIO');
     snapshot('backup', 'demo-shop-1', '-n', NS);

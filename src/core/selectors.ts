@@ -81,7 +81,7 @@ export function matchesSelector(
         return !has;
       case 'in':
         return has && r.values.includes(l[r.key] as string);
-      case 'notin':
+      default: // notin
         return !has || !r.values.includes(l[r.key] as string);
     }
   });

@@ -328,9 +328,7 @@ async function waitForCrds(
 }
 
 /** Summary rows per kind: created, skipped (incl. existing), failed. */
-export function summarize(
-  report: RestoreReport,
-): {
+export function summarize(report: RestoreReport): {
   kind: string;
   resource: string;
   created: number;

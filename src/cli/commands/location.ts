@@ -15,64 +15,71 @@ export function locationCommand(io: Io, g: Guard): CommandModule<GlobalArgs, Glo
     describe: 'Manage named storage locations',
     builder: (y) =>
       y
-        .command(g({
-          command: 'add <name> <url>',
-          describe: 'Add a named location (file:///dir or s3://bucket/prefix?endpoint=…&region=…)',
-          builder: (yy) =>
-            yy
-              .positional('name', { type: 'string', demandOption: true })
-              .positional('url', { type: 'string', demandOption: true })
-              .option('default', {
-                type: 'boolean',
-                describe: 'Use it when --storage is not given',
-              })
-              .option('overwrite', {
-                type: 'boolean',
-                describe: 'Replace a location with the same name',
-              }) as Argv<AddArgs>,
-          handler: async (raw) => {
-            const a = raw as unknown as AddArgs;
-            const { addLocation } = await import('../../storage/locations.js');
-            await addLocation(
-              a.name,
-              a.url,
-              { default: a.default === true, overwrite: a.overwrite === true },
-              io.env,
-            );
-            io.stdout.write(`location ${a.name} added\n`);
-          },
-        }))
-        .command(g({
-          command: 'list',
-          describe: 'List named locations',
-          handler: async (raw) => {
-            const a = raw as unknown as GlobalArgs;
-            const format = parseOutput(a.output);
-            const { listLocations } = await import('../../storage/locations.js');
-            const all = await listLocations(io.env);
-            if (format !== 'table') io.stdout.write(await formatData(all, format));
-            else
-              io.stdout.write(
-                table(
-                  ['NAME', 'URL', 'DEFAULT'],
-                  all.map((l) => [l.name, l.url, l.default ? 'yes' : '']),
-                ),
+        .command(
+          g({
+            command: 'add <name> <url>',
+            describe:
+              'Add a named location (file:///dir or s3://bucket/prefix?endpoint=…&region=…)',
+            builder: (yy) =>
+              yy
+                .positional('name', { type: 'string', demandOption: true })
+                .positional('url', { type: 'string', demandOption: true })
+                .option('default', {
+                  type: 'boolean',
+                  describe: 'Use it when --storage is not given',
+                })
+                .option('overwrite', {
+                  type: 'boolean',
+                  describe: 'Replace a location with the same name',
+                }) as Argv<AddArgs>,
+            handler: async (raw) => {
+              const a = raw as unknown as AddArgs;
+              const { addLocation } = await import('../../storage/locations.js');
+              await addLocation(
+                a.name,
+                a.url,
+                { default: a.default === true, overwrite: a.overwrite === true },
+                io.env,
               );
-          },
-        }))
-        .command(g({
-          command: 'remove <name>',
-          aliases: ['rm'],
-          describe: 'Remove a named location (its snapshots stay where they are)',
-          builder: (yy) =>
-            yy.positional('name', { type: 'string', demandOption: true }) as Argv<AddArgs>,
-          handler: async (raw) => {
-            const a = raw as unknown as AddArgs;
-            const { removeLocation } = await import('../../storage/locations.js');
-            await removeLocation(a.name, io.env);
-            io.stdout.write(`location ${a.name} removed\n`);
-          },
-        }))
+              io.stdout.write(`location ${a.name} added\n`);
+            },
+          }),
+        )
+        .command(
+          g({
+            command: 'list',
+            describe: 'List named locations',
+            handler: async (raw) => {
+              const a = raw as unknown as GlobalArgs;
+              const format = parseOutput(a.output);
+              const { listLocations } = await import('../../storage/locations.js');
+              const all = await listLocations(io.env);
+              if (format !== 'table') io.stdout.write(await formatData(all, format));
+              else
+                io.stdout.write(
+                  table(
+                    ['NAME', 'URL', 'DEFAULT'],
+                    all.map((l) => [l.name, l.url, l.default ? 'yes' : '']),
+                  ),
+                );
+            },
+          }),
+        )
+        .command(
+          g({
+            command: 'remove <name>',
+            aliases: ['rm'],
+            describe: 'Remove a named location (its snapshots stay where they are)',
+            builder: (yy) =>
+              yy.positional('name', { type: 'string', demandOption: true }) as Argv<AddArgs>,
+            handler: async (raw) => {
+              const a = raw as unknown as AddArgs;
+              const { removeLocation } = await import('../../storage/locations.js');
+              await removeLocation(a.name, io.env);
+              io.stdout.write(`location ${a.name} removed\n`);
+            },
+          }),
+        )
         .demandCommand(1, 'name a subcommand: add, list or remove') as Argv<GlobalArgs>,
     handler: () => {},
   };

@@ -24,11 +24,31 @@ interface RestoreArgs extends GlobalArgs {
 
 function filterOptions<T>(y: Argv<T>): Argv<T> {
   return y
-    .option('include-namespaces', { type: 'string', array: true, describe: 'Only these namespaces of the snapshot (same as -n)' })
-    .option('namespace-mapping', { type: 'string', array: true, describe: 'Restore namespace OLD into NEW: OLD=NEW (repeatable)' })
-    .option('selector', { alias: 'l', type: 'string', describe: 'Only objects whose labels match (kubectl syntax)' })
-    .option('include-resources', { type: 'string', array: true, describe: 'Only these resource types' })
-    .option('exclude-resources', { type: 'string', array: true, describe: 'Leave out these resource types' })
+    .option('include-namespaces', {
+      type: 'string',
+      array: true,
+      describe: 'Only these namespaces of the snapshot (same as -n)',
+    })
+    .option('namespace-mapping', {
+      type: 'string',
+      array: true,
+      describe: 'Restore namespace OLD into NEW: OLD=NEW (repeatable)',
+    })
+    .option('selector', {
+      alias: 'l',
+      type: 'string',
+      describe: 'Only objects whose labels match (kubectl syntax)',
+    })
+    .option('include-resources', {
+      type: 'string',
+      array: true,
+      describe: 'Only these resource types',
+    })
+    .option('exclude-resources', {
+      type: 'string',
+      array: true,
+      describe: 'Leave out these resource types',
+    })
     .option('include-cluster-resources', {
       type: 'string',
       default: 'auto',
@@ -45,7 +65,10 @@ async function optionsFrom(a: RestoreArgs): Promise<RunOptions> {
   if (a['dry-run'] !== undefined) {
     const v = a['dry-run'] === '' ? 'client' : a['dry-run'];
     if (v !== 'client' && v !== 'server') {
-      throw new UserError(`--dry-run must be client or server, not "${v}"`, 'client prints the plan; server has the API server validate every create');
+      throw new UserError(
+        `--dry-run must be client or server, not "${v}"`,
+        'client prints the plan; server has the API server validate every create',
+      );
     }
     dryRun = v;
   }
@@ -63,21 +86,14 @@ async function optionsFrom(a: RestoreArgs): Promise<RunOptions> {
   };
 }
 
-const LABEL: Record<string, string> = {
-  created: 'created',
-  'would-create': 'would create',
-  'exists-identical': 'exists (identical)',
-  'exists-differs': 'exists (differs)',
-  skipped: 'skipped',
-  failed: 'failed',
-  'not-validated': 'not validated',
-};
-
 function objectName(r: { resource: string; namespace?: string; name: string }): string {
   return `${r.resource}/${r.name}${r.namespace ? ` -n ${r.namespace}` : ''}`;
 }
 
-export async function restoreReportText(report: RestoreReport, verb: 'restore' | 'diff'): Promise<string> {
+export async function restoreReportText(
+  report: RestoreReport,
+  verb: 'restore' | 'diff',
+): Promise<string> {
   const { summarize } = await import('../../restore/run.js');
   const t = report.totals;
   const title =
@@ -88,7 +104,14 @@ export async function restoreReportText(report: RestoreReport, verb: 'restore' |
         : `Restore of ${report.snapshot}`;
   let out = `${title}\n\n`;
   out += table(
-    ['RESOURCE', 'KIND', verb === 'restore' && !report.dryRun ? 'CREATED' : 'TO CREATE', 'EXISTS', 'SKIPPED', 'FAILED'],
+    [
+      'RESOURCE',
+      'KIND',
+      verb === 'restore' && !report.dryRun ? 'CREATED' : 'TO CREATE',
+      'EXISTS',
+      'SKIPPED',
+      'FAILED',
+    ],
     summarize(report).map((r) => [r.resource, r.kind, r.created, r.exists, r.skipped, r.failed]),
   );
   const failed = report.results.filter((r) => r.outcome === 'failed');
@@ -98,10 +121,12 @@ export async function restoreReportText(report: RestoreReport, verb: 'restore' |
     out += `\nExisting objects that differ from the snapshot (left untouched):\n`;
     for (const r of differs) {
       out += `  ${objectName(r)}\n`;
-      for (const d of r.diff ?? []) out += `      ${d.path}: ${JSON.stringify(d.before)} -> ${JSON.stringify(d.after)}\n`;
+      for (const d of r.diff ?? [])
+        out += `      ${d.path}: ${JSON.stringify(d.before)} -> ${JSON.stringify(d.after)}\n`;
     }
   }
-  if (unvalidated.length > 0) out += `\n${unvalidated.length} object(s) not validated: ${unvalidated[0]?.message}\n`;
+  if (unvalidated.length > 0)
+    out += `\n${unvalidated.length} object(s) not validated: ${unvalidated[0]?.message}\n`;
   if (failed.length > 0) {
     out += `\nFailed:\n`;
     for (const r of failed) out += `  ${objectName(r)}: ${r.message}\n`;
@@ -118,11 +143,25 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
     builder: (y) =>
       filterOptions(y)
         .positional('name', { type: 'string', demandOption: true, describe: 'Snapshot to restore' })
-        .option('preserve-nodeports', { type: 'boolean', describe: 'Keep every Service nodePort as backed up' })
-        .option('dry-run', { type: 'string', describe: 'client: print the plan; server: the API server validates every create, nothing persists' })
-        .option('concurrency', { type: 'number', default: 16, describe: 'Creates in flight at once within a tier' })
+        .option('preserve-nodeports', {
+          type: 'boolean',
+          describe: 'Keep every Service nodePort as backed up',
+        })
+        .option('dry-run', {
+          type: 'string',
+          describe:
+            'client: print the plan; server: the API server validates every create, nothing persists',
+        })
+        .option('concurrency', {
+          type: 'number',
+          default: 16,
+          describe: 'Creates in flight at once within a tier',
+        })
         .example('$0 restore shop-20260101-020000', 'Restore everything the snapshot holds')
-        .example('$0 restore shop-20260101-020000 --namespace-mapping shop=shop-copy', 'Restore into another namespace') as Argv<RestoreArgs>,
+        .example(
+          '$0 restore shop-20260101-020000 --namespace-mapping shop=shop-copy',
+          'Restore into another namespace',
+        ) as Argv<RestoreArgs>,
     handler: async (a) => {
       const format = parseOutput(a.output, ['table', 'json', 'yaml']);
       const opts = await optionsFrom(a);
@@ -135,10 +174,15 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
       const report = await runRestore(client, snap, {
         ...opts,
         withDiff: true,
-        onProgress: (done, total) => progress.update({ done, total, unit: 'objects', objects: done }),
+        onProgress: (done, total) =>
+          progress.update({ done, total, unit: 'objects', objects: done }),
       });
       progress.done();
-      io.stdout.write(format === 'table' ? await restoreReportText(report, 'restore') : await formatData(report, format));
+      io.stdout.write(
+        format === 'table'
+          ? await restoreReportText(report, 'restore')
+          : await formatData(report, format),
+      );
       if (report.totals.failed > 0) state.exitCode = 2;
     },
   };
@@ -147,11 +191,15 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
 export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
   return {
     command: 'diff <name>',
-    describe: 'Show what a restore would create, and which existing objects are identical or differ',
+    describe:
+      'Show what a restore would create, and which existing objects are identical or differ',
     builder: (y) =>
       filterOptions(y)
         .positional('name', { type: 'string', demandOption: true })
-        .option('details', { type: 'boolean', describe: 'Print a field-level diff of objects that differ' }) as Argv<RestoreArgs>,
+        .option('details', {
+          type: 'boolean',
+          describe: 'Print a field-level diff of objects that differ',
+        }) as Argv<RestoreArgs>,
     handler: async (a) => {
       const format = parseOutput(a.output, ['table', 'json', 'yaml']);
       const opts = await optionsFrom(a);
@@ -159,8 +207,16 @@ export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
       const { loadSnapshot, runRestore } = await import('../../restore/run.js');
       const snap = await loadSnapshot(store, a.name);
       const client = await connectKube(a);
-      const report = await runRestore(client, snap, { ...opts, compareOnly: true, withDiff: a.details === true });
-      io.stdout.write(format === 'table' ? await restoreReportText(report, 'diff') : await formatData(report, format));
+      const report = await runRestore(client, snap, {
+        ...opts,
+        compareOnly: true,
+        withDiff: a.details === true,
+      });
+      io.stdout.write(
+        format === 'table'
+          ? await restoreReportText(report, 'diff')
+          : await formatData(report, format),
+      );
     },
   };
 }
