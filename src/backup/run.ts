@@ -72,6 +72,10 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   const name = opts.name ?? defaultSnapshotName(sel.namespaces, sel.allNamespaces, started);
   validateSnapshotName(name);
 
+  // Reach the API server before touching storage: with an unreachable or misconfigured
+  // cluster the backup fails without writing anything (not even the lock or its directory).
+  const serverVersion = await client.serverVersion();
+
   // Claim the name before any work: two backups with one name cannot both proceed.
   if (await store.head(manifestKey(name))) throw nameTaken(name);
   try {
@@ -82,6 +86,15 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   } catch (err) {
     if (err instanceof AlreadyExistsError) throw nameTaken(name);
     throw err;
+  }
+  // Check again now that the lock is ours: a backup of the same name may have completed (and
+  // removed its lock) between the first check and the lock. Without this we would overwrite
+  // its archive and, failing at the final conditional create, delete it in the cleanup below.
+  // A finished backup writes snapshot.json before it removes its lock, so one of them is
+  // always visible here.
+  if (await store.head(manifestKey(name))) {
+    await store.delete(lockKey(name)).catch(() => {});
+    throw nameTaken(name);
   }
 
   const log: LogLine[] = [];
@@ -95,11 +108,16 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   const writer = new ArchiveWriter(started);
   const upload = store.put(archiveKey(name), writer.output);
   upload.catch(() => {});
+  // When the upload fails mid-way (disk full, S3 part rejected, connection lost), the store
+  // stops reading writer.output, so writer.add() would wait for 'drain' forever and the backup
+  // would hang instead of failing. Every write and the final flush race the upload's failure.
+  const uploadFailed = new Promise<never>((_, reject) => {
+    upload.catch(reject);
+  });
+  uploadFailed.catch(() => {});
+  const orUploadFailure = <T>(p: Promise<T>): Promise<T> => Promise.race([p, uploadFailed]);
   try {
-    const [discovery, serverVersion] = await Promise.all([
-      discover(client),
-      client.serverVersion(),
-    ]);
+    const discovery = await discover(client);
     for (const f of discovery.failures)
       warn({ message: `discovery of ${f.groupVersion} failed: ${f.message}` });
     const types = listableTypes(discovery.types, sel);
@@ -122,7 +140,7 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       if (written.has(path)) return;
       written.add(path);
       const data = Buffer.from(JSON.stringify(full));
-      await writer.add(path, data);
+      await orUploadFailure(writer.add(path, data));
       bytes += data.length;
       objects++;
       const key = qualifiedResource(type);
@@ -182,7 +200,7 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       await addRelated(client, types, related, namespaceObjects, add, warn);
     }
 
-    const archive = await writer.finish();
+    const archive = await orUploadFailure(writer.finish());
     const { size } = await upload;
     const logBody = gzipSync(Buffer.from(`${log.map((l) => JSON.stringify(l)).join('\n')}\n`));
     await store.put(logKey(name), logBody);

@@ -25,6 +25,36 @@ export const DEFAULT_EXCLUDED = new Set([
 export const DEFAULT_EXCLUDED_GROUPS = new Set(['metrics.k8s.io']);
 
 /**
+ * kubectl's short names of built-in types, for matching where no discovery document is at
+ * hand (restore and diff filter a snapshot's contents before contacting the cluster).
+ */
+const BUILTIN_SHORT_NAMES: Record<string, string[]> = {
+  configmaps: ['cm'],
+  deployments: ['deploy'],
+  services: ['svc'],
+  serviceaccounts: ['sa'],
+  namespaces: ['ns'],
+  persistentvolumeclaims: ['pvc'],
+  persistentvolumes: ['pv'],
+  replicasets: ['rs'],
+  statefulsets: ['sts'],
+  daemonsets: ['ds'],
+  cronjobs: ['cj'],
+  pods: ['po'],
+  ingresses: ['ing'],
+  networkpolicies: ['netpol'],
+  horizontalpodautoscalers: ['hpa'],
+  poddisruptionbudgets: ['pdb'],
+  customresourcedefinitions: ['crd', 'crds'],
+  endpoints: ['ep'],
+  resourcequotas: ['quota'],
+  limitranges: ['limits'],
+  storageclasses: ['sc'],
+  priorityclasses: ['pc'],
+  events: ['ev'],
+};
+
+/**
  * True when `pattern` names the type the way kubectl accepts it: plural, singular, kind,
  * short name, `plural.group`, or `*`. Matching is case-insensitive.
  */
@@ -39,7 +69,7 @@ export function matchesResource(t: NamedType, pattern: string): boolean {
     name === t.resource ||
     name === t.singular ||
     name === t.kind.toLowerCase() ||
-    (t.shortNames ?? []).some((s) => s.toLowerCase() === name)
+    (t.shortNames ?? BUILTIN_SHORT_NAMES[t.resource] ?? []).some((s) => s.toLowerCase() === name)
   );
 }
 

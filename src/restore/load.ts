@@ -24,13 +24,16 @@ export async function loadArchive(
   const summary = await readArchive(await store.get(manifest.archive.key), ({ name, data }) => {
     if (name === VERSION_ENTRY) return;
     const loc = parseObjectEntryPath(name);
-    if (!loc) throw new CorruptArchiveError(`unexpected archive entry ${JSON.stringify(name)}`);
+    if (!loc)
+      throw new CorruptArchiveError(
+        `archive of snapshot "${manifest.name}" is corrupt: unexpected entry ${JSON.stringify(name)}`,
+      );
     let object: KubeObject;
     try {
       object = JSON.parse(data.toString('utf8')) as KubeObject;
     } catch (err) {
       throw new CorruptArchiveError(
-        `archive entry ${name} is not valid JSON: ${errorMessage(err)}`,
+        `archive of snapshot "${manifest.name}" is corrupt: entry ${name} is not valid JSON (${errorMessage(err)})`,
       );
     }
     const m = object?.metadata;
@@ -41,14 +44,14 @@ export async function loadArchive(
       (m.namespace ?? undefined) !== loc.namespace
     ) {
       throw new CorruptArchiveError(
-        `archive entry ${name} does not hold the object its path names`,
+        `archive of snapshot "${manifest.name}" is corrupt: entry ${name} does not hold the object its path names`,
       );
     }
     out.push({ ...loc, object });
   });
   if (summary.sha256 !== manifest.archive.sha256 || summary.size !== manifest.archive.size) {
     throw new CorruptArchiveError(
-      `archive of snapshot "${manifest.name}" does not match its snapshot.json (sha256 ${summary.sha256}, expected ${manifest.archive.sha256})`,
+      `archive of snapshot "${manifest.name}" is corrupt: it does not match its snapshot.json (sha256 ${summary.sha256}, expected ${manifest.archive.sha256})`,
     );
   }
   return out;

@@ -122,7 +122,7 @@ export async function restoreReportText(
     for (const r of differs) {
       out += `  ${objectName(r)}\n`;
       for (const d of r.diff ?? [])
-        out += `      ${d.path}: ${JSON.stringify(d.before)} -> ${JSON.stringify(d.after)}\n`;
+        out += `      ${d.path}: cluster has ${JSON.stringify(d.before)}, snapshot has ${JSON.stringify(d.after)}\n`;
     }
   }
   if (unvalidated.length > 0)

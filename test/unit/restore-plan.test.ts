@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import { parseSelector } from '../../src/core/selectors.js';
+import { type KubeObject, qualifiedResource } from '../../src/core/types.js';
+import type { ArchivedObject } from '../../src/restore/load.js';
+import { planRestore, type RestoreOptions } from '../../src/restore/plan.js';
+import {
+  clusterRoleBinding,
+  configMap,
+  deployment,
+  kubeObject,
+  namespace,
+  ownedBy,
+  pv,
+  pvc,
+  replicaSet,
+  saSubject,
+  secret,
+  served,
+  serviceAccount,
+  withLabels,
+} from './builders.js';
+
+const RESOURCES: Record<string, { group: string; resource: string }> = {
+  Deployment: { group: 'apps', resource: 'deployments' },
+  ReplicaSet: { group: 'apps', resource: 'replicasets' },
+  ConfigMap: { group: '', resource: 'configmaps' },
+  Secret: { group: '', resource: 'secrets' },
+  ServiceAccount: { group: '', resource: 'serviceaccounts' },
+  Namespace: { group: '', resource: 'namespaces' },
+  PersistentVolume: { group: '', resource: 'persistentvolumes' },
+  PersistentVolumeClaim: { group: '', resource: 'persistentvolumeclaims' },
+  ClusterRoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+  ClusterRole: { group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+  CustomResourceDefinition: {
+    group: 'apiextensions.k8s.io',
+    resource: 'customresourcedefinitions',
+  },
+  Widget: { group: 'example.com', resource: 'widgets' },
+};
+
+/** What the archive holds for an object: its entry location and the object as served. */
+function archived(obj: KubeObject): ArchivedObject {
+  const r = RESOURCES[obj.kind];
+  if (!r) throw new Error(`no resource for ${obj.kind}`);
+  const o = served(obj);
+  return {
+    resource: qualifiedResource(r),
+    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+    name: o.metadata.name,
+    object: o,
+  };
+}
+
+const defaults: RestoreOptions = {
+  namespaces: [],
+  mapping: new Map(),
+  includeResources: [],
+  excludeResources: [],
+  includeClusterResources: 'auto',
+  preserveNodePorts: false,
+};
+
+function names(objs: { resource: string; name: string }[]): string[] {
+  return objs.map((o) => `${o.resource}/${o.name}`);
+}
+
+describe('planRestore', () => {
+  const web = served(deployment('web', 'shop'));
+  const snapshot = [
+    archived(namespace('shop')),
+    archived(web),
+    archived(ownedBy(replicaSet('web-1', 'shop'), web)),
+    archived(configMap('settings', 'shop')),
+    archived(withLabels(configMap('flags', 'shop'), { tier: 'cache' })),
+    archived(secret('pw', 'shop', { p: 'eA==' })),
+    archived(serviceAccount('runner', 'shop')),
+    archived(clusterRoleBinding('runner-view', [saSubject('runner', 'shop')])),
+    archived(
+      kubeObject('rbac.authorization.k8s.io/v1', 'ClusterRole', 'unrelated', undefined, {
+        rules: [],
+      }),
+    ),
+    archived(
+      pv('data-pv', {
+        claimRef: { namespace: 'shop', name: 'data' },
+        persistentVolumeReclaimPolicy: 'Retain',
+      }),
+    ),
+    archived(pvc('data', 'shop', { volumeName: 'data-pv' })),
+  ];
+
+  it('orders namespaces first, then PVs, then claims, and workloads after config and RBAC', () => {
+    const plan = planRestore(snapshot, defaults);
+    expect(names(plan.namespaces)).toEqual(['namespaces/shop']);
+    const order = plan.tiers.flat().map((p) => p.resource);
+    const at = (r: string) => order.indexOf(r);
+    expect(at('persistentvolumes')).toBeLessThan(at('persistentvolumeclaims'));
+    expect(at('serviceaccounts')).toBeLessThan(at('secrets'));
+    expect(at('configmaps')).toBeLessThan(at('deployments.apps'));
+    expect(at('clusterrolebindings.rbac.authorization.k8s.io')).toBeLessThan(
+      at('deployments.apps'),
+    );
+  });
+
+  it('leaves a ReplicaSet to its restored Deployment and says why', () => {
+    const plan = planRestore(snapshot, defaults);
+    expect(plan.skipped).toContainEqual(
+      expect.objectContaining({ name: 'web-1', reason: expect.stringMatching(/Deployment\/web/) }),
+    );
+    expect(names(plan.tiers.flat())).not.toContain('replicasets.apps/web-1');
+  });
+
+  it('restores a ReplicaSet whose Deployment is filtered out', () => {
+    const plan = planRestore(snapshot, { ...defaults, excludeResources: ['deployments'] });
+    expect(names(plan.tiers.flat())).toContain('replicasets.apps/web-1');
+  });
+
+  it('takes related cluster objects in auto mode and leaves unrelated ones out', () => {
+    const plan = planRestore(snapshot, defaults);
+    const planned = names(plan.tiers.flat());
+    expect(planned).toEqual(
+      expect.arrayContaining([
+        'persistentvolumes/data-pv',
+        'clusterrolebindings.rbac.authorization.k8s.io/runner-view',
+      ]),
+    );
+    expect(planned).not.toContain('clusterroles.rbac.authorization.k8s.io/unrelated');
+    expect(plan.skipped).toContainEqual(
+      expect.objectContaining({
+        name: 'unrelated',
+        reason: expect.stringMatching(/cluster-scoped/),
+      }),
+    );
+  });
+
+  it('takes every cluster object with --include-cluster-resources=true and none with false', () => {
+    expect(
+      names(planRestore(snapshot, { ...defaults, includeClusterResources: 'true' }).tiers.flat()),
+    ).toContain('clusterroles.rbac.authorization.k8s.io/unrelated');
+    const none = planRestore(snapshot, { ...defaults, includeClusterResources: 'false' });
+    expect(none.tiers.flat().filter((p) => p.namespace === undefined)).toEqual([]);
+    // The namespace is still created: objects need somewhere to go.
+    expect(names(none.namespaces)).toEqual(['namespaces/shop']);
+  });
+
+  it('filters by label selector but never drops the namespace', () => {
+    const plan = planRestore(snapshot, { ...defaults, selector: parseSelector('tier=cache') });
+    expect(names(plan.tiers.flat())).toEqual(['configmaps/flags']);
+    expect(names(plan.namespaces)).toEqual(['namespaces/shop']);
+  });
+
+  it('filters by --include-resources using kubectl names', () => {
+    const plan = planRestore(snapshot, {
+      ...defaults,
+      includeResources: ['cm', 'secret'],
+      includeClusterResources: 'false',
+    });
+    expect(names(plan.tiers.flat()).sort()).toEqual([
+      'configmaps/flags',
+      'configmaps/settings',
+      'secrets/pw',
+    ]);
+  });
+
+  it('maps namespaces: objects, the Namespace and the binding subject follow, PV claimRef too', () => {
+    const plan = planRestore(snapshot, { ...defaults, mapping: new Map([['shop', 'shop-copy']]) });
+    expect(names(plan.namespaces)).toEqual(['namespaces/shop-copy']);
+    const all = plan.tiers.flat();
+    expect(all.filter((p) => p.type.namespaced).every((p) => p.namespace === 'shop-copy')).toBe(
+      true,
+    );
+    const crb = all.find((p) => p.name === 'runner-view')?.object as KubeObject & {
+      subjects: { namespace: string }[];
+    };
+    expect(crb.subjects[0]?.namespace).toBe('shop-copy');
+    const vol = all.find((p) => p.name === 'data-pv')?.object as KubeObject & {
+      spec: { claimRef: { namespace: string; uid?: string } };
+    };
+    expect(vol.spec.claimRef.namespace).toBe('shop-copy');
+    expect(vol.spec.claimRef.uid).toBeUndefined();
+  });
+
+  it('creates a bare namespace when the snapshot has no Namespace object', () => {
+    const plan = planRestore(
+      snapshot.filter((a) => a.resource !== 'namespaces'),
+      defaults,
+    );
+    expect(plan.namespaces.map((n) => n.object)).toEqual([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+    ]);
+  });
+
+  it('restricts to the namespaces asked for', () => {
+    const other = [archived(namespace('other')), archived(configMap('x', 'other'))];
+    const plan = planRestore([...snapshot, ...other], { ...defaults, namespaces: ['other'] });
+    expect(names(plan.namespaces)).toEqual(['namespaces/other']);
+    expect(names(plan.tiers.flat())).toEqual(['configmaps/x']);
+  });
+
+  it('sends sanitised objects: no uid, resourceVersion or status', () => {
+    const plan = planRestore(snapshot, defaults);
+    for (const p of plan.tiers.flat()) {
+      expect(p.object.metadata.uid).toBeUndefined();
+      expect(p.object.metadata.resourceVersion).toBeUndefined();
+      expect(p.object.status).toBeUndefined();
+    }
+  });
+
+  it('puts CRDs in their own first step', () => {
+    const crd = archived(
+      kubeObject(
+        'apiextensions.k8s.io/v1',
+        'CustomResourceDefinition',
+        'widgets.example.com',
+        undefined,
+        {
+          spec: {
+            group: 'example.com',
+            names: { plural: 'widgets', kind: 'Widget' },
+            scope: 'Namespaced',
+            versions: [],
+          },
+        },
+      ),
+    );
+    const widget = archived(kubeObject('example.com/v1', 'Widget', 'w1', 'shop'));
+    const plan = planRestore([...snapshot, crd, widget], defaults);
+    expect(names(plan.crds)).toEqual([
+      'customresourcedefinitions.apiextensions.k8s.io/widgets.example.com',
+    ]);
+    expect(names(plan.tiers.flat())).toContain('widgets.example.com/w1');
+  });
+});
