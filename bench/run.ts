@@ -1,0 +1,316 @@
+// `npm run bench -- --objects 20000 [--namespaces 10] [--runs 3]`
+// Backup and restore throughput and peak memory against baselines measured in the same run,
+// against the same control plane: the API server's own limit (raw paginated LIST, raw
+// parallel creates with the same client) and kubectl. Prints a markdown table and writes
+// bench/results/latest.json.
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { listableTypes, planListJobs } from '../src/backup/select.js';
+import { mapLimit } from '../src/core/pool.js';
+import type { Selection } from '../src/core/types.js';
+import { KubeClient } from '../src/kube/client.js';
+import { collectionPath, discover } from '../src/kube/discovery.js';
+import { planRestore } from '../src/restore/plan.js';
+import { loadSnapshot } from '../src/restore/run.js';
+import { FsStore } from '../src/storage/fs.js';
+import { startCluster } from '../test/cluster/harness.js';
+import { benchNamespaces, populate } from './generate.js';
+
+const execFileP = promisify(execFile);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const launcher = join(root, 'bin', 'kubectl-snapshot');
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const N = arg('objects', 5000);
+const M = arg('namespaces', 10);
+const RUNS = arg('runs', 3);
+
+interface Sample {
+  seconds: number;
+  objects: number;
+  peakRssMiB?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** Runs a command and records its peak RSS (VmHWM) by polling /proc while it runs. */
+async function measureProcess(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ seconds: number; peakRssMiB: number; stdout: string }> {
+  const started = process.hrtime.bigint();
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  let peak = 0;
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      // exited
+    }
+  }, 20);
+  const code: number = await new Promise((r) => child.on('exit', (c) => r(c ?? 1)));
+  clearInterval(poll);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0 && code !== 2)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`);
+  return { seconds, peakRssMiB: peak / 1024, stdout };
+}
+
+async function main(): Promise<void> {
+  console.error(`bench: ${N} objects across ${M} namespaces, ${RUNS} runs each`);
+  const cluster = await startCluster({ log: (l) => console.error(`  ${l}`) });
+  const results: Record<string, Sample[]> = {};
+  const record = (k: string, s: Sample) => {
+    results[k] = [...(results[k] ?? []), s];
+    console.error(
+      `  ${k}: ${s.objects} objects in ${s.seconds.toFixed(2)}s${s.peakRssMiB ? `, peak RSS ${s.peakRssMiB.toFixed(0)} MiB` : ''}`,
+    );
+  };
+  try {
+    const env = { ...process.env, KUBECONFIG: cluster.kubeconfig };
+    const client = KubeClient.connect({ kubeconfig: cluster.kubeconfig }, 32);
+    const namespaces = benchNamespaces(M);
+    const t0 = Date.now();
+    const generated = await populate(client, N, namespaces);
+    console.error(
+      `  populated ${generated.length} objects in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+    );
+    const rawJsonBytes = generated.reduce(
+      (s, g) => s + Buffer.byteLength(JSON.stringify(g.object)),
+      0,
+    );
+
+    const selection: Selection = {
+      namespaces,
+      allNamespaces: false,
+      excludeNamespaces: [],
+      includeResources: [],
+      excludeResources: [],
+      includeClusterResources: 'auto',
+    };
+    const types = listableTypes((await discover(client)).types, selection);
+    const nsFlags = namespaces.flatMap((n) => ['-n', n]);
+    const store = join(cluster.dir, 'bench-store');
+
+    for (let run = 0; run < RUNS; run++) {
+      // The limit for backup: the same paginated LISTs with the same client, nothing else.
+      {
+        const started = process.hrtime.bigint();
+        let count = 0;
+        const c = KubeClient.connect({ kubeconfig: cluster.kubeconfig }, 32);
+        await mapLimit(planListJobs(types, selection, namespaces), 8, async (job) => {
+          for await (const page of c.listPages(collectionPath(job.type, job.namespace)))
+            count += page.length;
+        });
+        record('list (raw API)', {
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+          objects: count,
+        });
+      }
+      // kubectl get -o json, once per resource type across all namespaces.
+      {
+        const started = process.hrtime.bigint();
+        let count = 0;
+        const kubectl = join(cluster.binDir, 'kubectl');
+        for (const t of types.filter((x) => x.namespaced)) {
+          const name = t.group ? `${t.resource}.${t.group}` : t.resource;
+          const { stdout } = await execFileP(kubectl, ['get', name, '-A', '-o', 'json'], {
+            env,
+            maxBuffer: 1 << 30,
+          });
+          count += (JSON.parse(stdout) as { items: unknown[] }).items.length;
+        }
+        record('kubectl get -o json', {
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+          objects: count,
+        });
+      }
+      // kubectl-snapshot backup, as a user runs it.
+      const name = `bench-${run}`;
+      {
+        const m = await measureProcess(
+          launcher,
+          ['backup', name, ...nsFlags, '--storage', store, '-o', 'json'],
+          env,
+        );
+        const manifest = JSON.parse(m.stdout) as {
+          totalObjects: number;
+          archive: { size: number };
+        };
+        record('kubectl-snapshot backup', {
+          seconds: m.seconds,
+          objects: manifest.totalObjects,
+          peakRssMiB: m.peakRssMiB,
+        });
+        results.archive = [{ seconds: 0, objects: manifest.archive.size }];
+      }
+
+      // Restores go into fresh namespaces each time (namespace mapping), so every one starts empty.
+      const snap = await loadSnapshot(new FsStore(store), name);
+      const mapping = (suffix: string) => new Map(namespaces.map((n) => [n, `${n}-${suffix}`]));
+      const planDefaults = {
+        namespaces: [],
+        includeResources: [],
+        excludeResources: [],
+        includeClusterResources: 'auto' as const,
+        preserveNodePorts: false,
+      };
+      // The limit for restore: raw parallel creates of the same sanitised objects, same client.
+      {
+        const plan = planRestore(snap.objects, { ...planDefaults, mapping: mapping(`raw${run}`) });
+        const c = KubeClient.connect({ kubeconfig: cluster.kubeconfig }, 16);
+        const started = process.hrtime.bigint();
+        let count = 0;
+        for (const ns of plan.namespaces)
+          await c.request('POST', collectionPath(ns.type), { body: ns.object }).catch(() => {});
+        for (const tier of plan.tiers) {
+          await mapLimit(tier, 16, async (p) => {
+            await c
+              .request('POST', collectionPath(p.type, p.namespace), { body: p.object })
+              .catch(() => {});
+            count++;
+          });
+        }
+        record('create (raw API, parallel)', {
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+          objects: count + plan.namespaces.length,
+        });
+
+        // kubectl create -f of the same manifests.
+        const file = join(cluster.dir, `bench-manifests-${run}.json`);
+        const kplan = planRestore(snap.objects, {
+          ...planDefaults,
+          mapping: mapping(`kubectl${run}`),
+        });
+        const items = [...kplan.namespaces, ...kplan.tiers.flat()].map((p) => p.object);
+        writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+        const k = await measureProcess(
+          join(cluster.binDir, 'kubectl'),
+          ['create', '-f', file, '-o', 'name'],
+          env,
+        );
+        record('kubectl create -f', {
+          seconds: k.seconds,
+          objects: items.length,
+          peakRssMiB: k.peakRssMiB,
+        });
+      }
+      {
+        const mapFlags = namespaces.flatMap((n) => ['--namespace-mapping', `${n}=${n}-r${run}`]);
+        const m = await measureProcess(
+          launcher,
+          ['restore', name, '--storage', store, ...mapFlags, '-o', 'json'],
+          env,
+        );
+        const report = JSON.parse(m.stdout) as { totals: Record<string, number> };
+        record('kubectl-snapshot restore (empty)', {
+          seconds: m.seconds,
+          objects: report.totals.created ?? 0,
+          peakRssMiB: m.peakRssMiB,
+        });
+        const again = await measureProcess(
+          launcher,
+          ['restore', name, '--storage', store, ...mapFlags, '-o', 'json'],
+          env,
+        );
+        const r2 = JSON.parse(again.stdout) as { totals: Record<string, number> };
+        record('kubectl-snapshot restore (all exist)', {
+          seconds: again.seconds,
+          objects: (r2.totals['exists-identical'] ?? 0) + (r2.totals['exists-differs'] ?? 0),
+          peakRssMiB: again.peakRssMiB,
+        });
+      }
+    }
+
+    const rate = (k: string) => {
+      const s = results[k] ?? [];
+      return median(s.map((x) => x.objects / x.seconds));
+    };
+    const rss = (k: string) => {
+      const s = (results[k] ?? [])
+        .map((x) => x.peakRssMiB)
+        .filter((x): x is number => x !== undefined);
+      return s.length ? `${median(s).toFixed(0)} MiB` : '';
+    };
+    const secs = (k: string) => median((results[k] ?? []).map((x) => x.seconds));
+    const rows: [string, string, string, string][] = [];
+    const row = (k: string, baseline?: string) =>
+      rows.push([
+        k,
+        `${rate(k).toFixed(0)} obj/s (${secs(k).toFixed(2)} s)`,
+        rss(k),
+        baseline ? `${(rate(k) / rate(baseline)).toFixed(2)}x ${baseline}` : '',
+      ]);
+    row('list (raw API)');
+    row('kubectl get -o json', 'list (raw API)');
+    row('kubectl-snapshot backup', 'list (raw API)');
+    rows.push([
+      '',
+      '',
+      '',
+      `${(rate('kubectl-snapshot backup') / rate('kubectl get -o json')).toFixed(2)}x kubectl get`,
+    ]);
+    row('create (raw API, parallel)');
+    row('kubectl create -f', 'create (raw API, parallel)');
+    row('kubectl-snapshot restore (empty)', 'create (raw API, parallel)');
+    rows.push([
+      '',
+      '',
+      '',
+      `${(rate('kubectl-snapshot restore (empty)') / rate('kubectl create -f')).toFixed(2)}x kubectl create`,
+    ]);
+    row('kubectl-snapshot restore (all exist)', 'kubectl-snapshot restore (empty)');
+    const archiveSize = results.archive?.[0]?.objects ?? 0;
+    rows.push([
+      'archive size',
+      `${(archiveSize / 1048576).toFixed(1)} MiB`,
+      '',
+      `${(archiveSize / rawJsonBytes).toFixed(3)}x raw JSON (${(rawJsonBytes / 1048576).toFixed(1)} MiB)`,
+    ]);
+
+    const table = [
+      `Benchmark: ${N} objects in ${M} namespaces, median of ${RUNS} runs; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+      '',
+      '| measurement | rate | peak RSS | ratio |',
+      '|---|---|---|---|',
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+      '',
+    ].join('\n');
+    console.log(table);
+    const outDir = join(root, 'bench', 'results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(
+      join(outDir, 'latest.json'),
+      `${JSON.stringify({ objects: N, namespaces: M, runs: RUNS, rawJsonBytes, results }, null, 2)}\n`,
+    );
+    writeFileSync(join(outDir, 'latest.md'), table);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});
