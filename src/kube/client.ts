@@ -1,12 +1,12 @@
-// A thin JSON client for the Kubernetes API. client-node loads the kubeconfig (contexts,
+// A thin JSON client for the Kubernetes API. kubeconfig.ts loads the kubeconfig (contexts,
 // exec plugins, tokens, in-cluster config) and supplies TLS and auth; requests go through
 // one keep-alive agent so paginated lists and parallel creates reuse connections.
 
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent, type RequestOptions, request } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
-import { errorMessage, UserError } from '../core/errors.js';
+import { Agent, request } from 'node:https';
+import { UserError } from '../core/errors.js';
 import type { KubeObject } from '../core/types.js';
+import { type Connection, loadConnection } from './kubeconfig.js';
 
 export interface ConnectOptions {
   kubeconfig?: string;
@@ -69,60 +69,30 @@ export class KubeClient {
   readonly contextName: string;
   private readonly agent: Agent | HttpAgent;
   private readonly base: URL;
-  private authApplied?: Promise<RequestOptions>;
 
   private constructor(
-    private readonly kc: KubeConfig,
+    private readonly conn: Connection,
     concurrency: number,
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) {
-      throw new UserError(
-        'no cluster in the kubeconfig',
-        'check KUBECONFIG / --kubeconfig and --context',
-      );
-    }
-    this.server = cluster.server;
-    this.contextName = kc.getCurrentContext();
-    this.base = new URL(cluster.server);
+    this.server = conn.server;
+    this.contextName = conn.contextName;
+    this.base = new URL(conn.server);
     const opts = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
     this.agent = this.base.protocol === 'http:' ? new HttpAgent(opts) : new Agent(opts);
   }
 
   /** Loads the kubeconfig like kubectl: --kubeconfig, $KUBECONFIG, ~/.kube/config, in-cluster. */
-  static connect(opts: ConnectOptions = {}, concurrency = 32): KubeClient {
-    const kc = new KubeConfig();
-    try {
-      if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-      else kc.loadFromDefault();
-    } catch (err) {
-      throw new UserError(
-        `cannot load kubeconfig: ${errorMessage(err)}`,
-        'pass --kubeconfig or set KUBECONFIG',
-      );
-    }
-    if (opts.context) {
-      if (!kc.getContextObject(opts.context)) {
-        throw new UserError(
-          `context "${opts.context}" not found in kubeconfig`,
-          'list contexts with: kubectl config get-contexts',
-        );
-      }
-      kc.setCurrentContext(opts.context);
-    }
-    return new KubeClient(kc, concurrency);
+  static connect(
+    opts: ConnectOptions = {},
+    concurrency = 32,
+    env: NodeJS.ProcessEnv = process.env,
+  ): KubeClient {
+    return new KubeClient(loadConnection(opts, env), concurrency);
   }
 
-  private auth(): Promise<RequestOptions> {
-    // Tokens from exec plugins expire; refresh the options at most once a minute.
-    if (!this.authApplied) {
-      const o: RequestOptions = {};
-      this.authApplied = this.kc.applyToHTTPSOptions(o).then(() => o);
-      setTimeout(() => {
-        this.authApplied = undefined;
-      }, 60_000).unref();
-    }
-    return this.authApplied;
+  /** The kubeconfig context's default namespace, if it names one. */
+  get defaultNamespace(): string | undefined {
+    return this.conn.namespace;
   }
 
   async request<T = unknown>(method: string, path: string, params: RequestParams = {}): Promise<T> {
@@ -173,10 +143,10 @@ export class KubeClient {
     const url = new URL(this.base.href.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(params.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const auth = await this.auth();
+    const { tls, headers: authHeaders } = await this.conn.credentials();
     const body = params.body === undefined ? undefined : Buffer.from(JSON.stringify(params.body));
     const headers: Record<string, string> = {
-      ...((auth.headers as Record<string, string>) ?? {}),
+      ...authHeaders,
       Accept: 'application/json',
       'User-Agent': 'kubectl-snapshot',
     };
@@ -186,7 +156,7 @@ export class KubeClient {
     }
     const send = url.protocol === 'http:' ? httpRequest : request;
     return new Promise<T>((resolve, reject) => {
-      const req = send(url, { ...auth, method, headers, agent: this.agent as Agent }, (res) => {
+      const req = send(url, { ...tls, method, headers, agent: this.agent as Agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
@@ -227,6 +197,23 @@ export class KubeClient {
       if (err instanceof ApiError && err.statusCode === 404) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Server-side apply as field manager `kubectl-snapshot` (PATCH with
+   * application/apply-patch+yaml; JSON is YAML), taking over fields other managers set, so
+   * re-running a create converges on what it renders. `dryRun` validates without persisting.
+   */
+  apply<T = KubeObject>(path: string, obj: unknown, opts: { dryRun?: boolean } = {}): Promise<T> {
+    return this.request<T>('PATCH', path, {
+      query: {
+        fieldManager: 'kubectl-snapshot',
+        force: true,
+        dryRun: opts.dryRun ? 'All' : undefined,
+      },
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+    });
   }
 
   /** Pages through a list (limit + continue) so memory holds one page at a time. */
