@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { objectEntryPath } from '../archive/format.js';
 import { ArchiveWriter } from '../archive/writer.js';
 import { AlreadyExistsError, errorMessage, UserError } from '../core/errors.js';
+import { HashCounter } from '../core/hash.js';
 import { defaultSnapshotName, validateNamespaceName, validateSnapshotName } from '../core/names.js';
 import { mapLimit } from '../core/pool.js';
 import { validateLabelSelector } from '../core/resources.js';
@@ -18,6 +19,7 @@ import {
   type SnapshotManifest,
   type SnapshotWarning,
 } from '../core/types.js';
+import { type EncryptionKey, encryptBuffer, encryptStream } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, type DiscoveredType, discover, objectPath } from '../kube/discovery.js';
 import { archiveKey, lockKey, logKey, manifestKey } from '../storage/layout.js';
@@ -31,6 +33,8 @@ import {
 } from './select.js';
 
 export interface BackupOptions {
+  /** Encrypt the archive and the log (age format). */
+  encryption?: EncryptionKey;
   name?: string;
   selection: Selection;
   ttlMs?: number;
@@ -106,7 +110,15 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   };
 
   const writer = new ArchiveWriter(started);
-  const upload = store.put(archiveKey(name), writer.output);
+  // Encrypt between the archive and the store; hash what is stored, so `verify` can check
+  // an encrypted snapshot's integrity without its key.
+  const stored = new HashCounter();
+  const source = opts.encryption
+    ? await encryptStream(writer.output, opts.encryption)
+    : writer.output;
+  source.on('error', (err) => stored.destroy(err));
+  source.pipe(stored);
+  const upload = store.put(archiveKey(name), stored);
   upload.catch(() => {});
   // When the upload fails mid-way (disk full, S3 part rejected, connection lost), the store
   // stops reading writer.output, so writer.add() would wait for 'drain' forever and the backup
@@ -200,10 +212,13 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       await addRelated(client, types, related, namespaceObjects, add, warn);
     }
 
-    const archive = await orUploadFailure(writer.finish());
-    const { size } = await upload;
+    await orUploadFailure(writer.finish());
+    await upload;
     const logBody = gzipSync(Buffer.from(`${log.map((l) => JSON.stringify(l)).join('\n')}\n`));
-    await store.put(logKey(name), logBody);
+    await store.put(
+      logKey(name),
+      opts.encryption ? await encryptBuffer(logBody, opts.encryption) : logBody,
+    );
 
     const completed = now();
     const manifest: SnapshotManifest = {
@@ -222,10 +237,18 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       warnings,
       archive: {
         key: archiveKey(name),
-        size: size || archive.size,
-        sha256: archive.sha256,
-        encrypted: false,
+        size: stored.size,
+        sha256: stored.sha256,
+        encrypted: opts.encryption !== undefined,
       },
+      ...(opts.encryption
+        ? {
+            encryption:
+              'passphrase' in opts.encryption
+                ? { recipients: [], passphrase: true }
+                : { recipients: opts.encryption.recipients, passphrase: false },
+          }
+        : {}),
       log: { key: logKey(name) },
     };
     await store.createExclusive(

@@ -1,13 +1,59 @@
 // Snapshots as stored objects: list, read, delete and verify. A snapshot exists exactly
 // when its snapshot.json does.
 
+import type { Readable } from 'node:stream';
 import { parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
 import { readArchive } from '../archive/reader.js';
 import { CorruptArchiveError, errorMessage, NotFoundError, UserError } from '../core/errors.js';
+import { HashCounter } from '../core/hash.js';
 import { validateSnapshotName } from '../core/names.js';
 import type { SnapshotManifest } from '../core/types.js';
+import { type DecryptionKey, decryptStream } from '../crypto/age.js';
 import { manifestKey, parseKey, snapshotPrefix } from '../storage/layout.js';
 import { getBuffer, type ObjectStore } from '../storage/store.js';
+
+export const NO_KEY: DecryptionKey = { identities: [], passphrases: [] };
+
+export interface OpenedArchive {
+  /** The gzip'd tar, decrypted when the snapshot is encrypted. */
+  stream: Readable;
+  /**
+   * Call after reading `stream` to the end: reads any rest and compares the stored bytes
+   * with the size and sha256 in snapshot.json; a mismatch is a CorruptArchiveError.
+   */
+  checkIntegrity(): Promise<void>;
+}
+
+/** Opens a snapshot's archive for reading, hashing the stored bytes on the way. */
+export async function openArchive(
+  store: ObjectStore,
+  m: SnapshotManifest,
+  key: DecryptionKey = NO_KEY,
+): Promise<OpenedArchive> {
+  const raw = await store.get(m.archive.key);
+  const stored = new HashCounter();
+  raw.on('error', (err) => stored.destroy(err));
+  raw.pipe(stored);
+  const stream = m.archive.encrypted
+    ? await decryptStream(stored, key, `snapshot "${m.name}"`)
+    : stored;
+  return {
+    stream,
+    checkIntegrity: async () => {
+      if (!stored.readableEnded) {
+        await new Promise<void>((resolve, reject) => {
+          stored.on('end', resolve).on('error', reject);
+          stored.resume();
+        });
+      }
+      if (stored.sha256 !== m.archive.sha256 || stored.size !== m.archive.size) {
+        throw new CorruptArchiveError(
+          `archive of snapshot "${m.name}" is corrupt: it does not match its snapshot.json (sha256 ${stored.sha256}, expected ${m.archive.sha256}; ${stored.size} bytes, expected ${m.archive.size})`,
+        );
+      }
+    },
+  };
+}
 
 export async function listSnapshots(store: ObjectStore): Promise<SnapshotManifest[]> {
   const names: string[] = [];
@@ -78,19 +124,48 @@ export interface VerifyResult {
   ok: boolean;
   entries: number;
   objects: number;
+  /** False for an encrypted snapshot verified without its key: only stored bytes checked. */
+  contentsChecked: boolean;
   problems: string[];
 }
 
-/** Re-reads the archive: size and sha256 as recorded, every object parses, counts match. */
-export async function verifySnapshot(store: ObjectStore, name: string): Promise<VerifyResult> {
+/**
+ * Re-reads the archive: size and sha256 of the stored bytes as recorded, and (when readable)
+ * every object parses and the counts match snapshot.json.
+ */
+export async function verifySnapshot(
+  store: ObjectStore,
+  name: string,
+  key: DecryptionKey = NO_KEY,
+): Promise<VerifyResult> {
   const m = await readManifest(store, name);
   const problems: string[] = [];
+  const result = (contentsChecked: boolean, entries = 0, objects = 0): VerifyResult => ({
+    name,
+    ok: problems.length === 0,
+    entries,
+    objects,
+    contentsChecked,
+    problems,
+  });
+  const corrupt = (err: unknown) => {
+    if (!(err instanceof CorruptArchiveError)) throw err;
+    problems.push(err.message);
+  };
+  const hasKey = key.identities.length > 0 || key.passphrases.length > 0;
+  if (m.archive.encrypted && !hasKey) {
+    const raw = await openArchive(store, { ...m, archive: { ...m.archive, encrypted: false } });
+    raw.stream.resume();
+    await raw.checkIntegrity().catch(corrupt);
+    return result(false);
+  }
   const counts = new Map<string, number>();
   let objects = 0;
   let sawVersion = false;
-  let summary: { size: number; sha256: string; entries: number } | undefined;
+  const archive = await openArchive(store, m, key);
+  let entries = 0;
   try {
-    summary = await readArchive(await store.get(m.archive.key), ({ name: entry, data }) => {
+    ({ entries } = await readArchive(archive.stream, ({ name: entry, data }) => {
       if (entry === VERSION_ENTRY) {
         sawVersion = true;
         return;
@@ -109,24 +184,19 @@ export async function verifySnapshot(store: ObjectStore, name: string): Promise<
       }
       objects++;
       counts.set(loc.resource, (counts.get(loc.resource) ?? 0) + 1);
-    });
+    }));
   } catch (err) {
-    if (!(err instanceof CorruptArchiveError)) throw err;
-    problems.push(err.message);
+    corrupt(err);
+    return result(true, entries, objects);
   }
-  if (summary) {
-    if (summary.sha256 !== m.archive.sha256)
-      problems.push(`sha256 mismatch: recorded ${m.archive.sha256}, read ${summary.sha256}`);
-    if (summary.size !== m.archive.size)
-      problems.push(`size mismatch: recorded ${m.archive.size}, read ${summary.size}`);
-    if (!sawVersion) problems.push(`missing ${VERSION_ENTRY}`);
-    for (const r of m.resources) {
-      const got = counts.get(r.resource) ?? 0;
-      if (got !== r.count)
-        problems.push(`${r.resource}: snapshot.json says ${r.count} objects, archive has ${got}`);
-    }
-    if (objects !== m.totalObjects)
-      problems.push(`snapshot.json says ${m.totalObjects} objects, archive has ${objects}`);
+  await archive.checkIntegrity().catch(corrupt);
+  if (!sawVersion) problems.push(`missing ${VERSION_ENTRY}`);
+  for (const r of m.resources) {
+    const got = counts.get(r.resource) ?? 0;
+    if (got !== r.count)
+      problems.push(`${r.resource}: snapshot.json says ${r.count} objects, archive has ${got}`);
   }
-  return { name, ok: problems.length === 0, entries: summary?.entries ?? 0, objects, problems };
+  if (objects !== m.totalObjects)
+    problems.push(`snapshot.json says ${m.totalObjects} objects, archive has ${objects}`);
+  return result(true, entries, objects);
 }

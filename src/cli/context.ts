@@ -1,7 +1,9 @@
 // What every command shares: global flags, and lazily created clients so that `--help`
 // and `version` never load the Kubernetes or S3 libraries.
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import type { DecryptionKey } from '../crypto/age.js';
 import type { KubeClient } from '../kube/client.js';
+import type { ResolvedLocation } from '../storage/locations.js';
 import type { ObjectStore } from '../storage/store.js';
 
 export interface GlobalArgs {
@@ -36,6 +38,46 @@ export async function connectKube(args: GlobalArgs, concurrency?: number): Promi
 }
 
 export async function openStorage(args: GlobalArgs, env: NodeJS.ProcessEnv): Promise<ObjectStore> {
+  return (await openLocation(args, env)).store;
+}
+
+/** The store and where it came from (kind, whether the location requires encryption). */
+export async function openLocation(
+  args: GlobalArgs,
+  env: NodeJS.ProcessEnv,
+): Promise<{ store: ObjectStore; location: ResolvedLocation }> {
   const { openStore, resolveLocation } = await import('../storage/locations.js');
-  return openStore(await resolveLocation(args.storage, env), env);
+  const location = await resolveLocation(args.storage, env);
+  return { store: await openStore(location, env), location };
+}
+
+export interface KeyArgs {
+  'identity-file'?: string;
+  'passphrase-file'?: string;
+}
+
+/** Decryption keys from --identity-file (or KUBECTL_SNAPSHOT_IDENTITY_FILE) and --passphrase-file. */
+export async function decryptionKeyFrom(
+  a: KeyArgs,
+  env: NodeJS.ProcessEnv,
+): Promise<DecryptionKey> {
+  const { readIdentityFile, readPassphraseFile } = await import('../crypto/age.js');
+  const identityFile = a['identity-file'] ?? env.KUBECTL_SNAPSHOT_IDENTITY_FILE;
+  return {
+    identities: identityFile ? readIdentityFile(identityFile) : [],
+    passphrases: a['passphrase-file'] ? [readPassphraseFile(a['passphrase-file'])] : [],
+  };
+}
+
+export function keyOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('identity-file', {
+      type: 'string',
+      describe:
+        'age identity file to decrypt an encrypted snapshot [env KUBECTL_SNAPSHOT_IDENTITY_FILE]',
+    })
+    .option('passphrase-file', {
+      type: 'string',
+      describe: 'File holding the passphrase of a passphrase-encrypted snapshot',
+    });
 }

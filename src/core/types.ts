@@ -111,6 +111,9 @@ export interface SnapshotManifest {
   resources: ResourceCount[];
   totalObjects: number;
   warnings: SnapshotWarning[];
+  /** size and sha256 are of the stored bytes (the ciphertext when encrypted). */
   archive: { key: string; size: number; sha256: string; encrypted: boolean };
+  /** Set when the archive and the log are encrypted (age format); never holds a secret. */
+  encryption?: { recipients: string[]; passphrase: boolean };
   log: { key: string };
 }

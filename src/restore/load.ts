@@ -2,8 +2,10 @@
 // or diff may act on it: a damaged or tampered archive never reaches the cluster.
 import { parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
 import { readArchive } from '../archive/reader.js';
+import { openArchive } from '../catalog/catalog.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import type { KubeObject, SnapshotManifest } from '../core/types.js';
+import type { DecryptionKey } from '../crypto/age.js';
 import type { ObjectStore } from '../storage/store.js';
 
 /** One object of a snapshot, with where the archive says it belongs. */
@@ -19,9 +21,11 @@ export interface ArchivedObject {
 export async function loadArchive(
   store: ObjectStore,
   manifest: SnapshotManifest,
+  key?: DecryptionKey,
 ): Promise<ArchivedObject[]> {
   const out: ArchivedObject[] = [];
-  const summary = await readArchive(await store.get(manifest.archive.key), ({ name, data }) => {
+  const archive = await openArchive(store, manifest, key);
+  await readArchive(archive.stream, ({ name, data }) => {
     if (name === VERSION_ENTRY) return;
     const loc = parseObjectEntryPath(name);
     if (!loc)
@@ -49,10 +53,6 @@ export async function loadArchive(
     }
     out.push({ ...loc, object });
   });
-  if (summary.sha256 !== manifest.archive.sha256 || summary.size !== manifest.archive.size) {
-    throw new CorruptArchiveError(
-      `archive of snapshot "${manifest.name}" is corrupt: it does not match its snapshot.json (sha256 ${summary.sha256}, expected ${manifest.archive.sha256})`,
-    );
-  }
+  await archive.checkIntegrity();
   return out;
 }

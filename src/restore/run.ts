@@ -5,6 +5,7 @@ import { readManifest } from '../catalog/catalog.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
 import type { KubeObject, SnapshotManifest } from '../core/types.js';
+import type { DecryptionKey } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
 import type { ObjectStore } from '../storage/store.js';
@@ -60,12 +61,13 @@ export interface LoadedSnapshot {
 }
 
 /** Reads snapshot.json and the whole archive, verifying it, before anything touches a cluster. */
-export async function loadSnapshot(store: ObjectStore, name: string): Promise<LoadedSnapshot> {
+export async function loadSnapshot(
+  store: ObjectStore,
+  name: string,
+  key?: DecryptionKey,
+): Promise<LoadedSnapshot> {
   const manifest = await readManifest(store, name);
-  if (manifest.archive.encrypted) {
-    throw new UserError(`snapshot "${name}" is encrypted`, 'this version cannot decrypt snapshots');
-  }
-  return { manifest, objects: await loadArchive(store, manifest) };
+  return { manifest, objects: await loadArchive(store, manifest, key) };
 }
 
 function tally(results: ObjectResult[]): Record<Outcome, number> {

@@ -43,12 +43,15 @@ export type ResolvedLocation = Location & {
   source: LocationSource;
   /** The named location it came from, if any. */
   name?: string;
+  /** The named location refuses unencrypted backups. */
+  requireEncryption?: boolean;
 };
 
 export interface LocationEntry {
   name: string;
   url: string;
   default: boolean;
+  requireEncryption: boolean;
 }
 
 const URL_EXAMPLES =
@@ -259,8 +262,14 @@ export function locationUrl(loc: Location): string {
 
 // ---- named locations -------------------------------------------------------------------
 
+interface StoredLocation {
+  url: string;
+  default?: boolean;
+  requireEncryption?: boolean;
+}
+
 interface ConfigFile {
-  locations?: Record<string, { url: string; default?: boolean }>;
+  locations?: Record<string, StoredLocation>;
   [key: string]: unknown;
 }
 
@@ -353,6 +362,8 @@ export interface AddLocationOptions {
   default?: boolean;
   /** Replace an existing location of that name. */
   overwrite?: boolean;
+  /** Backups to this location must be encrypted (--encrypt-to or --encrypt-passphrase-file). */
+  requireEncryption?: boolean;
 }
 
 /** Saves a named location; the URL is validated and stored in canonical (absolute) form. */
@@ -376,12 +387,17 @@ export async function addLocation(
   const isDefault = opts.default ?? existing?.default ?? false;
   if (isDefault) {
     for (const [n, e] of Object.entries(locations)) {
-      if (n !== name && e.default) locations[n] = { url: e.url };
+      if (n !== name && e.default) locations[n] = { ...e, default: undefined };
     }
   }
-  locations[name] = isDefault ? { url: canonical, default: true } : { url: canonical };
+  const requireEncryption = opts.requireEncryption ?? existing?.requireEncryption ?? false;
+  locations[name] = {
+    url: canonical,
+    ...(isDefault ? { default: true } : {}),
+    ...(requireEncryption ? { requireEncryption: true } : {}),
+  };
   await writeConfig(env, { ...cfg, locations });
-  return { name, url: canonical, default: isDefault };
+  return { name, url: canonical, default: isDefault, requireEncryption };
 }
 
 /** Every named location, sorted by name. */
@@ -390,7 +406,12 @@ export async function listLocations(
 ): Promise<LocationEntry[]> {
   const cfg = await readConfig(env);
   return Object.entries(cfg.locations ?? {})
-    .map(([name, e]) => ({ name, url: e.url, default: e.default === true }))
+    .map(([name, e]) => ({
+      name,
+      url: e.url,
+      default: e.default === true,
+      requireEncryption: e.requireEncryption === true,
+    }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -421,7 +442,7 @@ export async function setDefaultLocation(
   const locations = { ...(cfg.locations ?? {}) };
   if (name !== undefined && !Object.hasOwn(locations, name)) throw noSuchLocation(name, env);
   for (const [n, e] of Object.entries(locations)) {
-    locations[n] = n === name ? { url: e.url, default: true } : { url: e.url };
+    locations[n] = { ...e, default: n === name ? true : undefined };
   }
   await writeConfig(env, { ...cfg, locations });
 }
@@ -430,10 +451,11 @@ export async function setDefaultLocation(
 
 function fromNamed(
   name: string,
-  url: string,
+  entry: StoredLocation,
   source: LocationSource,
   env: NodeJS.ProcessEnv,
 ): ResolvedLocation {
+  const url = entry.url;
   let loc: Location;
   try {
     loc = parseLocationUrl(url, env);
@@ -446,7 +468,13 @@ function fromNamed(
     }
     throw err;
   }
-  return { ...loc, url: locationUrl(loc), source, name };
+  return {
+    ...loc,
+    url: locationUrl(loc),
+    source,
+    name,
+    ...(entry.requireEncryption ? { requireEncryption: true } : {}),
+  };
 }
 
 async function resolveValue(
@@ -459,7 +487,7 @@ async function resolveValue(
   // current directory, so an unknown bare word is an error; ./name means the directory.
   if (isDns1123Label(v)) {
     const entry = (await readConfig(env)).locations?.[v];
-    if (entry) return fromNamed(v, entry.url, source, env);
+    if (entry) return fromNamed(v, entry, source, env);
     throw new UserError(
       `no storage location named "${v}"`,
       `see the saved locations with "kubectl snapshot location list"; for a directory named ${v} here, write ./${v}`,
@@ -488,7 +516,7 @@ export async function resolveLocation(
   if (fromEnv !== undefined && fromEnv.trim() !== '') return resolveValue(fromEnv, 'env', env);
   const cfg = await readConfig(env);
   const def = Object.entries(cfg.locations ?? {}).find(([, e]) => e.default === true);
-  if (def) return fromNamed(def[0], def[1].url, 'config', env);
+  if (def) return fromNamed(def[0], def[1], 'config', env);
   const dir = defaultStorageDir(env);
   return { kind: 'file', dir, url: pathToFileURL(dir).href, source: 'default' };
 }

@@ -211,10 +211,21 @@ describe('named locations', () => {
       name: 'alpha',
       url: `file://${resolve('local-snaps')}`,
       default: false,
+      requireEncryption: false,
     });
     expect(await listLocations(env)).toEqual([
-      { name: 'alpha', url: `file://${resolve('local-snaps')}`, default: false },
-      { name: 'zeta', url: 's3://bkt/team?region=us-east-1', default: false },
+      {
+        name: 'alpha',
+        url: `file://${resolve('local-snaps')}`,
+        default: false,
+        requireEncryption: false,
+      },
+      {
+        name: 'zeta',
+        url: 's3://bkt/team?region=us-east-1',
+        default: false,
+        requireEncryption: false,
+      },
     ]);
   });
 
@@ -258,10 +269,19 @@ describe('named locations', () => {
     await expect(setDefaultLocation('nope', env)).rejects.toThrow(NotFoundError);
   });
 
+  it('remembers that a location requires encryption, and resolves it with that flag', async () => {
+    await addLocation('vault', 's3://bkt/secure', { requireEncryption: true, default: true }, env);
+    expect((await listLocations(env))[0]?.requireEncryption).toBe(true);
+    expect((await resolveLocation(undefined, env)).requireEncryption).toBe(true);
+    expect((await resolveLocation('vault', env)).requireEncryption).toBe(true);
+  });
+
   it('keeps the default flag when overwriting a location without saying otherwise', async () => {
     await addLocation('a', 's3://aaa', { default: true }, env);
     await addLocation('a', 's3://aab', { overwrite: true }, env);
-    expect(await listLocations(env)).toEqual([{ name: 'a', url: 's3://aab', default: true }]);
+    expect(await listLocations(env)).toEqual([
+      { name: 'a', url: 's3://aab', default: true, requireEncryption: false },
+    ]);
   });
 
   it('removes a location, and reports a missing one as not found', async () => {

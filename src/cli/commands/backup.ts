@@ -3,8 +3,9 @@ import { parseDuration } from '../../core/duration.js';
 import { UserError } from '../../core/errors.js';
 import { splitList } from '../../core/resources.js';
 import type { ClusterResourcesMode, Selection, SnapshotManifest } from '../../core/types.js';
+import type { EncryptionKey } from '../../crypto/age.js';
 import { VERSION } from '../../version.js';
-import { connectKube, type GlobalArgs, type Io, openStorage } from '../context.js';
+import { connectKube, type GlobalArgs, type Io, openLocation } from '../context.js';
 import { formatData, humanBytes, parseOutput, table } from '../output.js';
 import { Progress } from '../progress.js';
 
@@ -18,6 +19,8 @@ interface BackupArgs extends GlobalArgs {
   'include-cluster-resources'?: string;
   ttl?: string;
   labels?: string[];
+  'encrypt-to'?: string[];
+  'encrypt-passphrase-file'?: string;
 }
 
 /** The selection flags, shared with `schedule create`. */
@@ -78,6 +81,24 @@ export function parseLabels(values: string[] | undefined): Record<string, string
   return out;
 }
 
+/** --encrypt-to / --encrypt-passphrase-file → the backup's encryption, validated. */
+export async function encryptionFromArgs(a: {
+  'encrypt-to'?: string[];
+  'encrypt-passphrase-file'?: string;
+}): Promise<EncryptionKey | undefined> {
+  const recipients = splitList(a['encrypt-to']);
+  if (recipients.length > 0 && a['encrypt-passphrase-file']) {
+    throw new UserError(
+      '--encrypt-to and --encrypt-passphrase-file cannot be combined',
+      'age encrypts to recipients or with a passphrase, not both',
+    );
+  }
+  const { readPassphraseFile, validateRecipient } = await import('../../crypto/age.js');
+  if (a['encrypt-passphrase-file'])
+    return { passphrase: readPassphraseFile(a['encrypt-passphrase-file']) };
+  return recipients.length > 0 ? { recipients: recipients.map(validateRecipient) } : undefined;
+}
+
 export function backupSummary(m: SnapshotManifest): string {
   const rows = m.resources.map((r) => [r.resource, r.count]);
   let out = `Snapshot ${m.name} completed: ${m.totalObjects} objects from ${m.namespaces.length} namespace(s), ${humanBytes(m.archive.size)}\n\n`;
@@ -108,6 +129,15 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
           array: true,
           describe: 'Labels to record on the snapshot, KEY=VALUE',
         })
+        .option('encrypt-to', {
+          type: 'string',
+          array: true,
+          describe: 'Encrypt for this age recipient (X25519 public key age1…; repeatable)',
+        })
+        .option('encrypt-passphrase-file', {
+          type: 'string',
+          describe: 'Encrypt with the passphrase in this file (first line)',
+        })
         .example('$0 backup -n shop', 'Back up namespace shop to the default location')
         .example(
           '$0 backup nightly -A --exclude-namespace kube-system --storage s3://bucket/prefix',
@@ -120,7 +150,17 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
       const labels = parseLabels(a.labels);
       const { runBackup, validateSelection } = await import('../../backup/run.js');
       validateSelection(selection);
-      const [client, store] = await Promise.all([connectKube(a), openStorage(a, io.env)]);
+      const encryption = await encryptionFromArgs(a);
+      const [client, { store, location }] = await Promise.all([
+        connectKube(a),
+        openLocation(a, io.env),
+      ]);
+      if (location.requireEncryption && !encryption) {
+        throw new UserError(
+          `storage location "${location.name}" requires encrypted backups`,
+          'add --encrypt-to RECIPIENT (age public key) or --encrypt-passphrase-file FILE',
+        );
+      }
       const progress = Progress.for(io.stderr, a.progress === false);
       try {
         const manifest = await runBackup(
@@ -129,6 +169,7 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
             ...(a.name ? { name: a.name } : {}),
             selection,
             ...(ttlMs ? { ttlMs } : {}),
+            ...(encryption ? { encryption } : {}),
             labels,
             onProgress: (p) =>
               progress.update({
@@ -144,6 +185,12 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
         io.stdout.write(
           format === 'table' ? backupSummary(manifest) : await formatData(manifest, format),
         );
+        const secrets = manifest.resources.find((r) => r.resource === 'secrets')?.count ?? 0;
+        if (!encryption && location.kind === 's3' && secrets > 0) {
+          io.stderr.write(
+            `warning: ${secrets} Secret(s) stored unencrypted in ${location.url}; use --encrypt-to to encrypt backups\n`,
+          );
+        }
       } finally {
         progress.done();
       }

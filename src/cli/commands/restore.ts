@@ -4,11 +4,20 @@ import { splitList } from '../../core/resources.js';
 import { parseSelector } from '../../core/selectors.js';
 import type { ClusterResourcesMode } from '../../core/types.js';
 import type { RestoreReport, RunOptions } from '../../restore/run.js';
-import { connectKube, type GlobalArgs, type Io, openStorage, type RunState } from '../context.js';
+import {
+  connectKube,
+  decryptionKeyFrom,
+  type GlobalArgs,
+  type Io,
+  type KeyArgs,
+  keyOptions,
+  openStorage,
+  type RunState,
+} from '../context.js';
 import { formatData, parseOutput, table } from '../output.js';
 import { Progress } from '../progress.js';
 
-interface RestoreArgs extends GlobalArgs {
+interface RestoreArgs extends GlobalArgs, KeyArgs {
   name: string;
   'namespace-mapping'?: string[];
   'include-namespaces'?: string[];
@@ -23,7 +32,7 @@ interface RestoreArgs extends GlobalArgs {
 }
 
 function filterOptions<T>(y: Argv<T>): Argv<T> {
-  return y
+  return keyOptions(y)
     .option('include-namespaces', {
       type: 'string',
       array: true,
@@ -168,7 +177,7 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
       const store = await openStorage(a, io.env);
       const { loadSnapshot, runRestore } = await import('../../restore/run.js');
       // Read and verify the whole archive before the cluster is touched.
-      const snap = await loadSnapshot(store, a.name);
+      const snap = await loadSnapshot(store, a.name, await decryptionKeyFrom(a, io.env));
       const client = opts.dryRun === 'client' ? undefined : await connectKube(a, opts.concurrency);
       const progress = Progress.for(io.stderr, a.progress === false);
       const report = await runRestore(client, snap, {
@@ -205,7 +214,7 @@ export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
       const opts = await optionsFrom(a);
       const store = await openStorage(a, io.env);
       const { loadSnapshot, runRestore } = await import('../../restore/run.js');
-      const snap = await loadSnapshot(store, a.name);
+      const snap = await loadSnapshot(store, a.name, await decryptionKeyFrom(a, io.env));
       const client = await connectKube(a);
       const report = await runRestore(client, snap, {
         ...opts,

@@ -1,6 +1,14 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { SnapshotManifest } from '../../core/types.js';
-import { type GlobalArgs, type Io, openStorage, type RunState } from '../context.js';
+import {
+  decryptionKeyFrom,
+  type GlobalArgs,
+  type Io,
+  type KeyArgs,
+  keyOptions,
+  openStorage,
+  type RunState,
+} from '../context.js';
 import { age, formatData, humanBytes, parseOutput, table } from '../output.js';
 
 function status(m: SnapshotManifest): string {
@@ -123,17 +131,27 @@ export function deleteCommand(io: Io): CommandModule<GlobalArgs, NamesArgs> {
   };
 }
 
-export function verifyCommand(io: Io, state: RunState): CommandModule<GlobalArgs, NameArgs> {
+export function verifyCommand(
+  io: Io,
+  state: RunState,
+): CommandModule<GlobalArgs, NameArgs & KeyArgs> {
   return {
     command: 'verify <name>',
     describe: 'Re-read a snapshot and check its checksum and every object',
-    builder: (y) => y.positional('name', { type: 'string', demandOption: true }) as Argv<NameArgs>,
+    builder: (y) =>
+      keyOptions(y).positional('name', { type: 'string', demandOption: true }) as Argv<
+        NameArgs & KeyArgs
+      >,
     handler: async (a) => {
       const format = parseOutput(a.output);
       const store = await openStorage(a, io.env);
       const { verifySnapshot } = await import('../../catalog/catalog.js');
-      const r = await verifySnapshot(store, a.name);
+      const r = await verifySnapshot(store, a.name, await decryptionKeyFrom(a, io.env));
       if (format !== 'table') io.stdout.write(await formatData(r, format));
+      else if (r.ok && !r.contentsChecked)
+        io.stdout.write(
+          `snapshot ${r.name}: stored bytes intact (checksum matches); it is encrypted, pass --identity-file to check its contents\n`,
+        );
       else if (r.ok)
         io.stdout.write(`snapshot ${r.name} is intact: ${r.objects} objects, checksum matches\n`);
       else {
