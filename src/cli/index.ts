@@ -109,7 +109,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      state.error = err ?? new UsageError(msg);
+      // Validation failures (unknown flag, missing argument) must stop yargs before any
+      // handler runs, so they throw; handler errors arrive here already recorded by guard().
+      if (err) state.error = err;
+      else throw new UsageError(msg);
     });
   try {
     await parser.parseAsync();
