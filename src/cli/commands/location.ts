@@ -7,6 +7,7 @@ interface AddArgs extends GlobalArgs {
   url: string;
   default?: boolean;
   overwrite?: boolean;
+  'require-encryption'?: boolean;
 }
 
 export function locationCommand(io: Io, g: Guard): CommandModule<GlobalArgs, GlobalArgs> {
@@ -31,6 +32,10 @@ export function locationCommand(io: Io, g: Guard): CommandModule<GlobalArgs, Glo
                 .option('overwrite', {
                   type: 'boolean',
                   describe: 'Replace a location with the same name',
+                })
+                .option('require-encryption', {
+                  type: 'boolean',
+                  describe: 'Refuse unencrypted backups to this location',
                 }) as Argv<AddArgs>,
             handler: async (raw) => {
               const a = raw as unknown as AddArgs;
@@ -38,7 +43,11 @@ export function locationCommand(io: Io, g: Guard): CommandModule<GlobalArgs, Glo
               await addLocation(
                 a.name,
                 a.url,
-                { default: a.default === true, overwrite: a.overwrite === true },
+                {
+                  default: a.default === true,
+                  overwrite: a.overwrite === true,
+                  requireEncryption: a['require-encryption'] === true,
+                },
                 io.env,
               );
               io.stdout.write(`location ${a.name} added\n`);
@@ -58,8 +67,13 @@ export function locationCommand(io: Io, g: Guard): CommandModule<GlobalArgs, Glo
               else
                 io.stdout.write(
                   table(
-                    ['NAME', 'URL', 'DEFAULT'],
-                    all.map((l) => [l.name, l.url, l.default ? 'yes' : '']),
+                    ['NAME', 'URL', 'DEFAULT', 'ENCRYPTION'],
+                    all.map((l) => [
+                      l.name,
+                      l.url,
+                      l.default ? 'yes' : '',
+                      l.requireEncryption ? 'required' : '',
+                    ]),
                   ),
                 );
             },
