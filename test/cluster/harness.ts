@@ -42,6 +42,9 @@ export interface Cluster extends ClusterInfo {
   userKubeconfig(user: string, groups?: string[]): string;
   stopMinio(): Promise<void>;
   startMinio(): Promise<void>;
+  /** Stops kube-apiserver; `startApiserver` brings it back on the same port with the same data. */
+  stopApiserver(): Promise<void>;
+  startApiserver(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -390,7 +393,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
 
     // kube-apiserver
     const server = `https://127.0.0.1:${apiPort}`;
-    const apiserver = spawnProc('kube-apiserver', [
+    const apiserverArgs = [
       '--etcd-servers',
       etcdUrl,
       '--bind-address',
@@ -420,7 +423,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       saPub,
       '--service-account-signing-key-file',
       saKey,
-    ]);
+    ];
+    let apiserver = spawnProc('kube-apiserver', apiserverArgs);
     const adminKubeconfig = join(dir, 'kubeconfig');
     writeKubeconfig(adminKubeconfig, server, pki.caFile, 'admin', admin.cert, admin.key);
     const adminTls = { ca: pki.caFile, cert: admin.cert, key: admin.key };
@@ -535,6 +539,13 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
         if (minio) await killProcs([minio]);
       },
       startMinio,
+      async stopApiserver() {
+        await killProcs([apiserver]);
+      },
+      async startApiserver() {
+        apiserver = spawnProc('kube-apiserver', apiserverArgs);
+        await waitReady(apiserver, async () => (await probe(`${server}/readyz`, adminTls)) === 200);
+      },
       async stop() {
         live.delete(cluster);
         await stopAll();
