@@ -116,6 +116,44 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Failures worth another try: the server was busy or the connection broke. */
+const TRANSIENT = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'XMinioServerNotInitialized',
+]);
+/** Failures that prove the request was not applied, so even a conditional write may repeat. */
+const NOT_APPLIED = new Set([
+  'ECONNREFUSED',
+  'SlowDown',
+  'ServiceUnavailable',
+  'XMinioServerNotInitialized',
+]);
+const ATTEMPTS = 5;
+
+/**
+ * Runs an S3 call with bounded exponential backoff and full jitter (at most ~6 s in all), for
+ * the errors in `retryOn`. Calls must be idempotent for those errors.
+ */
+async function withRetry<T>(fn: () => Promise<T>, retryOn: Set<string> = TRANSIENT): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt + 1 >= ATTEMPTS || !retryOn.has(errorCode(err) ?? '')) throw err;
+      await sleep(Math.random() * Math.min(200 * 2 ** attempt, 3000));
+    }
+  }
+}
+
 export class S3Store implements ObjectStore {
   readonly url: string;
   readonly bucket: string;
@@ -208,7 +246,7 @@ export class S3Store implements ObjectStore {
     const name = this.objectName(key);
     try {
       if (Buffer.isBuffer(body)) {
-        await this.client.putObject(this.bucket, name, body, body.length);
+        await withRetry(() => this.client.putObject(this.bucket, name, body, body.length));
         return { size: body.length };
       }
       return await this.putStream(name, body);
@@ -222,9 +260,12 @@ export class S3Store implements ObjectStore {
     const name = this.objectName(key);
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.putObject(this.bucket, name, body, body.length, {
-          'If-None-Match': '*',
-        });
+        // A write whose answer was lost may have happened: retry only what surely did not.
+        await withRetry(
+          () =>
+            this.client.putObject(this.bucket, name, body, body.length, { 'If-None-Match': '*' }),
+          NOT_APPLIED,
+        );
         return;
       } catch (err) {
         const code = errorCode(err);
@@ -244,7 +285,7 @@ export class S3Store implements ObjectStore {
   async get(key: string): Promise<Readable> {
     const name = this.objectName(key);
     try {
-      return await this.client.getObject(this.bucket, name);
+      return await withRetry(() => this.client.getObject(this.bucket, name));
     } catch (err) {
       if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) {
         throw new NotFoundError(`${this.url} object "${key}"`);
@@ -256,7 +297,7 @@ export class S3Store implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const name = this.objectName(key);
     try {
-      const st = await this.client.statObject(this.bucket, name);
+      const st = await withRetry(() => this.client.statObject(this.bucket, name));
       return { key, size: st.size, lastModified: st.lastModified };
     } catch (err) {
       if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return undefined;
@@ -290,7 +331,7 @@ export class S3Store implements ObjectStore {
   async delete(key: string): Promise<void> {
     const name = this.objectName(key);
     try {
-      await this.client.removeObject(this.bucket, name);
+      await withRetry(() => this.client.removeObject(this.bucket, name));
     } catch (err) {
       if (NOT_FOUND_CODES.has(errorCode(err) ?? '')) return;
       throw this.mapError(err, key);
@@ -332,18 +373,21 @@ export class S3Store implements ObjectStore {
 
     const first = await readPart();
     if (done) {
-      await this.client.putObject(this.bucket, name, first, first.length);
+      await withRetry(() => this.client.putObject(this.bucket, name, first, first.length));
       return { size };
     }
 
-    const uploadId = await this.client.initiateNewMultipartUpload(this.bucket, name, {});
+    const uploadId = await withRetry(() =>
+      this.client.initiateNewMultipartUpload(this.bucket, name, {}),
+    );
     const inFlight = new Set<Promise<void>>();
     try {
       const etags: { part: number; etag: string }[] = [];
       let failure: { err: unknown } | undefined;
       const upload = (part: number, data: Buffer) => {
-        const p = this.client
-          .uploadPart(
+        // A part is a buffer: uploading it again replaces it, so every part may retry.
+        const p = withRetry(() =>
+          this.client.uploadPart(
             {
               bucketName: this.bucket,
               objectName: name,
@@ -352,7 +396,8 @@ export class S3Store implements ObjectStore {
               headers: {},
             },
             data,
-          )
+          ),
+        )
           .then((r) => {
             etags.push({ part, etag: r.etag });
           })
