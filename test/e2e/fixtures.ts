@@ -187,7 +187,9 @@ export const crd = (group: string, kind: string, plural: string): Obj => ({
         schema: {
           openAPIV3Schema: {
             type: 'object',
-            properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+            // client-node's serializer knows this field by its model name; the JSON
+            // spelling would be dropped and the server would prune every spec field.
+            properties: { spec: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
           },
         },
       },
