@@ -183,12 +183,12 @@ async function main(): Promise<void> {
         const started = process.hrtime.bigint();
         let count = 0;
         for (const ns of plan.namespaces)
-          await c.request('POST', collectionPath(ns.type), { body: ns.object }).catch(() => {});
+          await c.request('POST', collectionPath(ns.type), { body: await ns.materialize() });
         for (const tier of plan.tiers) {
           await mapLimit(tier, 16, async (p) => {
-            await c
-              .request('POST', collectionPath(p.type, p.namespace), { body: p.object })
-              .catch(() => {});
+            await c.request('POST', collectionPath(p.type, p.namespace), {
+              body: await p.materialize(),
+            });
             count++;
           });
         }
@@ -203,7 +203,9 @@ async function main(): Promise<void> {
           ...planDefaults,
           mapping: mapping(`kubectl${run}`),
         });
-        const items = [...kplan.namespaces, ...kplan.tiers.flat()].map((p) => p.object);
+        const items = await Promise.all(
+          [...kplan.namespaces, ...kplan.tiers.flat()].map((p) => p.materialize()),
+        );
         writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
         const k = await measureProcess(
           join(cluster.binDir, 'kubectl'),

@@ -7,6 +7,7 @@ import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import type { KubeObject, SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import type { ObjectStore } from '../storage/store.js';
+import { Spool } from './spool.js';
 
 /** One object of a snapshot, with where the archive says it belongs. */
 export interface ArchivedObject {
@@ -15,44 +16,112 @@ export interface ArchivedObject {
   /** Namespace from the entry path; undefined for cluster-scoped objects. */
   namespace?: string;
   name: string;
+  /**
+   * The object, or for namespaced objects read from a spool a planning view of it (see
+   * planningView); `load` then returns the whole object.
+   */
   object: KubeObject;
+  load?: () => Promise<KubeObject>;
 }
 
+/** Annotation values longer than this are left out of planning views (last-applied copies). */
+const MAX_VIEW_ANNOTATION = 1024;
+
+/**
+ * The part of a namespaced object that selecting and skip rules read: identity, labels,
+ * owner references, small annotations, the few status and spec fields the skip rules use.
+ * Everything bulky (data, templates, specs) stays in the spool until the object is created.
+ */
+export function planningView(o: KubeObject): KubeObject {
+  const { managedFields: _m, annotations, ...meta } = o.metadata;
+  const view: KubeObject = { apiVersion: o.apiVersion, kind: o.kind, metadata: { ...meta } };
+  if (annotations) {
+    view.metadata.annotations = Object.fromEntries(
+      Object.entries(annotations).filter(([, v]) => v.length <= MAX_VIEW_ANNOTATION),
+    );
+  }
+  const status = o.status as { phase?: unknown; conditions?: unknown } | undefined;
+  if (status) view.status = { phase: status.phase, conditions: status.conditions };
+  const spec = o.spec as Record<string, unknown> | undefined;
+  if (spec && (o.kind === 'Service' || o.kind === 'PersistentVolumeClaim')) {
+    view.spec = { selector: spec.selector, volumeName: spec.volumeName };
+  }
+  for (const k of [
+    'type',
+    'subjects',
+    'roleRef',
+    'imagePullSecrets',
+    'automountServiceAccountToken',
+  ]) {
+    if (o[k] !== undefined) view[k] = o[k];
+  }
+  return view;
+}
+
+export interface LoadedArchive {
+  objects: ArchivedObject[];
+  /** Releases the spool; call when the restore is done. */
+  close(): Promise<void>;
+}
+
+function parseEntry(manifest: SnapshotManifest, name: string, data: Buffer): KubeObject {
+  try {
+    return JSON.parse(data.toString('utf8')) as KubeObject;
+  } catch (err) {
+    throw new CorruptArchiveError(
+      `archive of snapshot "${manifest.name}" is corrupt: entry ${name} is not valid JSON (${errorMessage(err)})`,
+    );
+  }
+}
+
+/**
+ * Reads the whole archive, checking every entry and, at the end, the stored bytes against
+ * snapshot.json. Namespaced objects go to an encrypted spool file and are kept in memory only
+ * as planning views; cluster-scoped objects (few, and read by the planner) stay whole.
+ */
 export async function loadArchive(
   store: ObjectStore,
   manifest: SnapshotManifest,
   key?: DecryptionKey,
-): Promise<ArchivedObject[]> {
+): Promise<LoadedArchive> {
   const out: ArchivedObject[] = [];
-  const archive = await openArchive(store, manifest, key);
-  await readArchive(archive.stream, ({ name, data }) => {
-    if (name === VERSION_ENTRY) return;
-    const loc = parseObjectEntryPath(name);
-    if (!loc)
-      throw new CorruptArchiveError(
-        `archive of snapshot "${manifest.name}" is corrupt: unexpected entry ${JSON.stringify(name)}`,
-      );
-    let object: KubeObject;
-    try {
-      object = JSON.parse(data.toString('utf8')) as KubeObject;
-    } catch (err) {
-      throw new CorruptArchiveError(
-        `archive of snapshot "${manifest.name}" is corrupt: entry ${name} is not valid JSON (${errorMessage(err)})`,
-      );
-    }
-    const m = object?.metadata;
-    if (
-      typeof object?.apiVersion !== 'string' ||
-      typeof object.kind !== 'string' ||
-      m?.name !== loc.name ||
-      (m.namespace ?? undefined) !== loc.namespace
-    ) {
-      throw new CorruptArchiveError(
-        `archive of snapshot "${manifest.name}" is corrupt: entry ${name} does not hold the object its path names`,
-      );
-    }
-    out.push({ ...loc, object });
-  });
-  await archive.checkIntegrity();
-  return out;
+  const spool = await Spool.create();
+  try {
+    const archive = await openArchive(store, manifest, key);
+    await readArchive(archive.stream, async ({ name, data }) => {
+      if (name === VERSION_ENTRY) return;
+      const loc = parseObjectEntryPath(name);
+      if (!loc)
+        throw new CorruptArchiveError(
+          `archive of snapshot "${manifest.name}" is corrupt: unexpected entry ${JSON.stringify(name)}`,
+        );
+      const object = parseEntry(manifest, name, data);
+      const m = object?.metadata;
+      if (
+        typeof object?.apiVersion !== 'string' ||
+        typeof object.kind !== 'string' ||
+        m?.name !== loc.name ||
+        (m.namespace ?? undefined) !== loc.namespace
+      ) {
+        throw new CorruptArchiveError(
+          `archive of snapshot "${manifest.name}" is corrupt: entry ${name} does not hold the object its path names`,
+        );
+      }
+      if (loc.namespace === undefined) {
+        out.push({ ...loc, object });
+        return;
+      }
+      const ref = await spool.append(data);
+      out.push({
+        ...loc,
+        object: planningView(object),
+        load: async () => parseEntry(manifest, name, await spool.read(ref)),
+      });
+    });
+    await archive.checkIntegrity();
+  } catch (err) {
+    await spool.close();
+    throw err;
+  }
+  return { objects: out, close: () => spool.close() };
 }

@@ -28,11 +28,15 @@ export interface RestoreOptions {
 export interface PlannedObject {
   resource: string;
   type: ResourceType;
+  kind: string;
   /** Target namespace (after mapping); undefined for cluster-scoped objects. */
   namespace?: string;
   name: string;
-  /** Sanitised and mapped: exactly what will be sent. */
-  object: KubeObject;
+  /**
+   * The object sanitised and mapped: exactly what will be sent. Loaded on demand, so a plan
+   * of 50,000 objects does not hold them all in memory.
+   */
+  materialize(): Promise<KubeObject>;
 }
 
 export interface LeftOut {
@@ -210,18 +214,23 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
     kept.filter((a) => a.resource === 'persistentvolumes').map((a) => a.name),
   );
 
+  const prepare = (full: KubeObject) =>
+    applyNamespaceMapping(
+      sanitize(full, {
+        preserveNodePorts: opts.preserveNodePorts,
+        volumeRestored: (pv) => pvNames.has(pv),
+      }),
+      opts.mapping,
+    );
   const planned = kept.map((a): PlannedObject => {
-    const clean = sanitize(a.object, {
-      preserveNodePorts: opts.preserveNodePorts,
-      volumeRestored: (pv) => pvNames.has(pv),
-    });
-    const object = applyNamespaceMapping(clean, opts.mapping);
+    const mapped = (ns: string) => opts.mapping.get(ns) ?? ns;
     return {
       resource: a.resource,
       type: typeOf(a),
-      namespace: object.metadata.namespace,
-      name: object.metadata.name,
-      object,
+      kind: a.object.kind,
+      ...(a.namespace !== undefined ? { namespace: mapped(a.namespace) } : {}),
+      name: a.resource === NAMESPACES ? mapped(a.name) : a.name,
+      materialize: async () => prepare(a.load ? await a.load() : a.object),
     };
   });
 
@@ -240,8 +249,13 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
           kind: 'Namespace',
           namespaced: false,
         },
+        kind: 'Namespace',
         name: target,
-        object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: target } },
+        materialize: async () => ({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: target },
+        }),
       });
     }
   }

@@ -58,6 +58,8 @@ export interface RunOptions extends RestoreOptions {
 export interface LoadedSnapshot {
   manifest: SnapshotManifest;
   objects: ArchivedObject[];
+  /** Releases the temporary spool of objects. */
+  close(): Promise<void>;
 }
 
 /** Reads snapshot.json and the whole archive, verifying it, before anything touches a cluster. */
@@ -67,7 +69,8 @@ export async function loadSnapshot(
   key?: DecryptionKey,
 ): Promise<LoadedSnapshot> {
   const manifest = await readManifest(store, name);
-  return { manifest, objects: await loadArchive(store, manifest, key) };
+  const { objects, close } = await loadArchive(store, manifest, key);
+  return { manifest, objects, close };
 }
 
 function tally(results: ObjectResult[]): Record<Outcome, number> {
@@ -87,7 +90,7 @@ function tally(results: ObjectResult[]): Record<Outcome, number> {
 function result(p: PlannedObject, outcome: Outcome, message?: string): ObjectResult {
   return {
     resource: p.resource,
-    kind: p.object.kind,
+    kind: p.kind,
     namespace: p.namespace,
     name: p.name,
     outcome,
@@ -145,13 +148,15 @@ class Existing {
   }
 }
 
-function compare(p: PlannedObject, existing: KubeObject, withDiff: boolean): ObjectResult {
-  const a = normalizeForCompare(p.object);
-  const b = normalizeForCompare({
-    ...existing,
-    apiVersion: p.object.apiVersion,
-    kind: p.object.kind,
-  });
+async function compare(
+  p: PlannedObject,
+  existing: KubeObject,
+  withDiff: boolean,
+): Promise<ObjectResult> {
+  const wanted = await p.materialize();
+  const a = normalizeForCompare(wanted);
+  // List items come without apiVersion/kind.
+  const b = normalizeForCompare({ ...existing, apiVersion: wanted.apiVersion, kind: wanted.kind });
   const diff = diffObjects(b, a);
   if (diff.length === 0) return result(p, 'exists-identical');
   return {
@@ -209,7 +214,7 @@ export async function runRestore(
       if (opts.compareOnly) return result(p, 'would-create');
       try {
         await client.request('POST', collectionPath(p.type, p.namespace), {
-          body: p.object,
+          body: await p.materialize(),
           query: { dryRun: dryRun ? 'All' : undefined, fieldManager: 'kubectl-snapshot' },
         });
         return result(p, dryRun ? 'would-create' : 'created');
@@ -302,7 +307,7 @@ async function waitForCrds(
           await sleep(200);
         }
         // Established can precede the new endpoints being served for a moment.
-        const spec = crd.object.spec as {
+        const spec = (await crd.materialize()).spec as {
           group: string;
           names: { plural: string; kind: string };
           scope: string;

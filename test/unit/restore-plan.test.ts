@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSelector } from '../../src/core/selectors.js';
 import { type KubeObject, qualifiedResource } from '../../src/core/types.js';
-import type { ArchivedObject } from '../../src/restore/load.js';
+import { type ArchivedObject, planningView } from '../../src/restore/load.js';
 import { planRestore, type RestoreOptions } from '../../src/restore/plan.js';
 import {
   clusterRoleBinding,
@@ -162,30 +162,30 @@ describe('planRestore', () => {
     ]);
   });
 
-  it('maps namespaces: objects, the Namespace and the binding subject follow, PV claimRef too', () => {
+  it('maps namespaces: objects, the Namespace and the binding subject follow, PV claimRef too', async () => {
     const plan = planRestore(snapshot, { ...defaults, mapping: new Map([['shop', 'shop-copy']]) });
     expect(names(plan.namespaces)).toEqual(['namespaces/shop-copy']);
     const all = plan.tiers.flat();
     expect(all.filter((p) => p.type.namespaced).every((p) => p.namespace === 'shop-copy')).toBe(
       true,
     );
-    const crb = all.find((p) => p.name === 'runner-view')?.object as KubeObject & {
+    const crb = (await all.find((p) => p.name === 'runner-view')?.materialize()) as KubeObject & {
       subjects: { namespace: string }[];
     };
     expect(crb.subjects[0]?.namespace).toBe('shop-copy');
-    const vol = all.find((p) => p.name === 'data-pv')?.object as KubeObject & {
+    const vol = (await all.find((p) => p.name === 'data-pv')?.materialize()) as KubeObject & {
       spec: { claimRef: { namespace: string; uid?: string } };
     };
     expect(vol.spec.claimRef.namespace).toBe('shop-copy');
     expect(vol.spec.claimRef.uid).toBeUndefined();
   });
 
-  it('creates a bare namespace when the snapshot has no Namespace object', () => {
+  it('creates a bare namespace when the snapshot has no Namespace object', async () => {
     const plan = planRestore(
       snapshot.filter((a) => a.resource !== 'namespaces'),
       defaults,
     );
-    expect(plan.namespaces.map((n) => n.object)).toEqual([
+    expect(await Promise.all(plan.namespaces.map((n) => n.materialize()))).toEqual([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
     ]);
   });
@@ -197,13 +197,36 @@ describe('planRestore', () => {
     expect(names(plan.tiers.flat())).toEqual(['configmaps/x']);
   });
 
-  it('sends sanitised objects: no uid, resourceVersion or status', () => {
+  it('sends sanitised objects: no uid, resourceVersion or status', async () => {
     const plan = planRestore(snapshot, defaults);
     for (const p of plan.tiers.flat()) {
-      expect(p.object.metadata.uid).toBeUndefined();
-      expect(p.object.metadata.resourceVersion).toBeUndefined();
-      expect(p.object.status).toBeUndefined();
+      const o = await p.materialize();
+      expect(o.metadata.uid).toBeUndefined();
+      expect(o.metadata.resourceVersion).toBeUndefined();
+      expect(o.status).toBeUndefined();
     }
+  });
+
+  it('loads a spooled object only when it is materialised, from its planning view otherwise', async () => {
+    let loads = 0;
+    const full = served(
+      withLabels(configMap('big', 'shop', { blob: 'x'.repeat(10_000) }), { tier: 'cache' }),
+    );
+    const spooled = {
+      ...archived(full),
+      object: planningView(full),
+      load: async () => {
+        loads++;
+        return full;
+      },
+    };
+    const plan = planRestore([spooled], { ...defaults, selector: parseSelector('tier=cache') });
+    expect(loads).toBe(0);
+    const [p] = plan.tiers.flat();
+    if (!p) throw new Error('nothing planned');
+    const created = (await p.materialize()) as KubeObject & { data: { blob: string } };
+    expect(created.data.blob).toHaveLength(10_000);
+    expect(loads).toBe(1);
   });
 
   it('puts CRDs in their own first step', () => {

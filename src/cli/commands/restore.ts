@@ -185,7 +185,7 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
         withDiff: true,
         onProgress: (done, total) =>
           progress.update({ done, total, unit: 'objects', objects: done }),
-      });
+      }).finally(() => snap.close());
       progress.done();
       io.stdout.write(
         format === 'table'
@@ -220,7 +220,7 @@ export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
         ...opts,
         compareOnly: true,
         withDiff: a.details === true,
-      });
+      }).finally(() => snap.close());
       io.stdout.write(
         format === 'table'
           ? await restoreReportText(report, 'diff')
