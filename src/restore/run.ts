@@ -1,10 +1,11 @@
 // The restore runner: executes a plan against the cluster. It never modifies or deletes an
 // existing object; per-object failures are results, not exceptions.
 
+import { createHash } from 'node:crypto';
 import { readManifest } from '../catalog/catalog.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
-import type { KubeObject, SnapshotManifest } from '../core/types.js';
+import { apiVersionOf, type KubeObject, type SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
@@ -120,43 +121,96 @@ function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
   return conds.some((c) => c.type === type && c.status === 'True');
 }
 
-/** Looks up which planned objects already exist, with one LIST per type and namespace. */
+/** A stable JSON form (sorted keys) whose hash identifies a normalised object. */
+function digest(v: unknown): string {
+  const canon = (x: unknown): unknown =>
+    Array.isArray(x)
+      ? x.map(canon)
+      : x && typeof x === 'object'
+        ? Object.fromEntries(
+            Object.keys(x)
+              .sort()
+              .map((k) => [k, canon((x as Record<string, unknown>)[k])]),
+          )
+        : x;
+  return createHash('sha256')
+    .update(JSON.stringify(canon(v)))
+    .digest('hex');
+}
+
+/**
+ * Which planned objects already exist: one LIST per type and namespace (cheaper than a failed
+ * create per object). Only a digest of each existing object's normalised form is kept, so the
+ * skip path's memory does not grow with the objects' sizes.
+ */
 class Existing {
-  private readonly cache = new Map<string, Map<string, KubeObject> | null>();
+  private readonly cache = new Map<string, Promise<Map<string, string> | null>>();
 
   constructor(private readonly client: KubeClient) {}
 
-  /** The existing object, null if absent, or undefined when the list was not allowed. */
-  async lookup(p: PlannedObject, wanted: Set<string>): Promise<KubeObject | null | undefined> {
+  /** The existing object's digest, null if absent, or undefined when the list was not allowed. */
+  async lookup(
+    p: PlannedObject,
+    wanted: Set<string>,
+    apiVersion: string,
+  ): Promise<string | null | undefined> {
     const key = `${p.resource}/${p.namespace ?? ''}`;
-    if (!this.cache.has(key)) {
-      try {
-        const found = new Map<string, KubeObject>();
-        for await (const page of this.client.listPages(collectionPath(p.type, p.namespace))) {
-          for (const o of page) if (wanted.has(o.metadata.name)) found.set(o.metadata.name, o);
-        }
-        this.cache.set(key, found);
-      } catch (err) {
-        // Forbidden to list, or the namespace/type is not there yet: fall back to the create.
-        if (err instanceof ApiError && [403, 404, 405].includes(err.statusCode))
-          this.cache.set(key, null);
-        else throw err;
-      }
+    let entry = this.cache.get(key);
+    if (!entry) {
+      // One list per collection even when many creates ask at once.
+      entry = this.list(p, wanted, apiVersion);
+      this.cache.set(key, entry);
     }
-    const map = this.cache.get(key);
-    return map === null || map === undefined ? undefined : (map.get(p.name) ?? null);
+    const map = await entry;
+    return map === null ? undefined : (map.get(p.name) ?? null);
+  }
+
+  private async list(
+    p: PlannedObject,
+    wanted: Set<string>,
+    apiVersion: string,
+  ): Promise<Map<string, string> | null> {
+    try {
+      const found = new Map<string, string>();
+      for await (const page of this.client.listPages(collectionPath(p.type, p.namespace))) {
+        for (const o of page) {
+          // List items come without apiVersion/kind.
+          if (wanted.has(o.metadata.name))
+            found.set(
+              o.metadata.name,
+              digest(normalizeForCompare({ ...o, apiVersion, kind: p.kind })),
+            );
+        }
+      }
+      return found;
+    } catch (err) {
+      // Forbidden to list, or the namespace/type is not there yet: fall back to the create.
+      if (err instanceof ApiError && [403, 404, 405].includes(err.statusCode)) return null;
+      throw err;
+    }
   }
 }
 
+/**
+ * Compares a planned object with the existing one: equal digests mean identical; otherwise
+ * the existing object is fetched and diffed field by field (null and missing are equal there,
+ * so a digest mismatch can still be identical).
+ */
 async function compare(
+  client: KubeClient,
   p: PlannedObject,
-  existing: KubeObject,
+  existing: string | KubeObject,
   withDiff: boolean,
 ): Promise<ObjectResult> {
   const wanted = await p.materialize();
   const a = normalizeForCompare(wanted);
-  // List items come without apiVersion/kind.
-  const b = normalizeForCompare({ ...existing, apiVersion: wanted.apiVersion, kind: wanted.kind });
+  if (typeof existing === 'string' && digest(a) === existing) return result(p, 'exists-identical');
+  const current =
+    typeof existing === 'string'
+      ? await client.getOptional(objectPath(p.type, p.name, p.namespace))
+      : existing;
+  if (!current) return result(p, 'exists-differs', 'was deleted while the restore ran');
+  const b = normalizeForCompare({ ...current, apiVersion: wanted.apiVersion, kind: wanted.kind });
   const diff = diffObjects(b, a);
   if (diff.length === 0) return result(p, 'exists-identical');
   return {
@@ -209,8 +263,9 @@ export async function runRestore(
       const found = await existing.lookup(
         p,
         wantedNames.get(`${p.resource}/${p.namespace ?? ''}`) ?? new Set(),
+        apiVersionOf(p.type),
       );
-      if (found) return compare(p, found, opts.withDiff === true);
+      if (found) return compare(client, p, found, opts.withDiff === true);
       if (opts.compareOnly) return result(p, 'would-create');
       try {
         await client.request('POST', collectionPath(p.type, p.namespace), {
@@ -225,7 +280,7 @@ export async function runRestore(
             .getOptional(objectPath(p.type, p.name, p.namespace))
             .catch(() => undefined);
           return now
-            ? compare(p, now, opts.withDiff === true)
+            ? compare(client, p, now, opts.withDiff === true)
             : result(p, 'exists-differs', 'already exists');
         }
         throw err;
