@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { LIST_CONCURRENCY, LIST_PAGE_SIZE } from '../src/backup/run.js';
 import { listableTypes, planListJobs } from '../src/backup/select.js';
 import { mapLimit } from '../src/core/pool.js';
 import type { Selection } from '../src/core/types.js';
@@ -119,10 +120,18 @@ async function main(): Promise<void> {
         const started = process.hrtime.bigint();
         let count = 0;
         const c = KubeClient.connect({ kubeconfig: cluster.kubeconfig }, 32);
-        await mapLimit(planListJobs(types, selection, namespaces), 8, async (job) => {
-          for await (const page of c.listPages(collectionPath(job.type, job.namespace)))
-            count += page.length;
-        });
+        await mapLimit(
+          planListJobs(types, selection, namespaces),
+          LIST_CONCURRENCY,
+          async (job) => {
+            for await (const page of c.listPages(
+              collectionPath(job.type, job.namespace),
+              {},
+              LIST_PAGE_SIZE,
+            ))
+              count += page.length;
+          },
+        );
         record('list (raw API)', {
           seconds: Number(process.hrtime.bigint() - started) / 1e9,
           objects: count,
