@@ -2,8 +2,8 @@
 // of `output` (an upload, a file) to take the bytes before accepting more.
 import { createHash } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { assertSafeEntryName, FORMAT_VERSION, VERSION_ENTRY } from './format.js';
+import { ParallelGzip } from './pgzip.js';
 import { tarEnd, tarEntry } from './tar.js';
 
 export interface ArchiveSummary {
@@ -14,7 +14,8 @@ export interface ArchiveSummary {
 
 export class ArchiveWriter {
   readonly output: Readable;
-  private readonly gzip = createGzip({ level: 6 });
+  // Level 3: on Kubernetes JSON within a few percent of level 6's size, at half the time.
+  private readonly gzip = new ParallelGzip({ level: 3 });
   private readonly done: Promise<ArchiveSummary>;
   private readonly mtime: number;
   private entries = 0;

@@ -34,11 +34,12 @@ import {
 
 /**
  * Lists in flight and objects per page. Memory peaks at about concurrency × page × object
- * size (a page is read whole before it is parsed): 6 × 250 × 50 KB objects stays near 75 MB
- * of JSON, while the API server (on the same two cores in tests) stays busy.
+ * size (a page is read whole before it is parsed): 6 × 100 × 50 KB objects stays near 30 MB
+ * of JSON. Measured on 5,500 objects of 0.5–50 KB: 100 per page is as fast as 500 and keeps
+ * the V8 heap at 90 MB instead of 160 MB.
  */
 export const LIST_CONCURRENCY = 6;
-export const LIST_PAGE_SIZE = 250;
+export const LIST_PAGE_SIZE = 100;
 
 export interface BackupOptions {
   /** Encrypt the archive and the log (age format). */

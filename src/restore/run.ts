@@ -2,6 +2,7 @@
 // existing object; per-object failures are results, not exceptions.
 
 import { createHash } from 'node:crypto';
+import { LIST_PAGE_SIZE } from '../backup/run.js';
 import { readManifest } from '../catalog/catalog.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
@@ -121,6 +122,8 @@ function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
   return conds.some((c) => c.type === type && c.status === 'True');
 }
 
+const LOOKUP_LISTS = 4;
+
 /** A stable JSON form (sorted keys) whose hash identifies a normalised object. */
 function digest(v: unknown): string {
   const canon = (x: unknown): unknown =>
@@ -145,6 +148,9 @@ function digest(v: unknown): string {
  */
 class Existing {
   private readonly cache = new Map<string, Promise<Map<string, string> | null>>();
+  /** Lists running at once: each holds a page of whole objects until it is digested. */
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly client: KubeClient) {}
 
@@ -170,9 +176,15 @@ class Existing {
     wanted: Set<string>,
     apiVersion: string,
   ): Promise<Map<string, string> | null> {
+    if (this.running >= LOOKUP_LISTS) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
     try {
       const found = new Map<string, string>();
-      for await (const page of this.client.listPages(collectionPath(p.type, p.namespace))) {
+      for await (const page of this.client.listPages(
+        collectionPath(p.type, p.namespace),
+        {},
+        LIST_PAGE_SIZE,
+      )) {
         for (const o of page) {
           // List items come without apiVersion/kind.
           if (wanted.has(o.metadata.name))
@@ -187,6 +199,9 @@ class Existing {
       // Forbidden to list, or the namespace/type is not there yet: fall back to the create.
       if (err instanceof ApiError && [403, 404, 405].includes(err.statusCode)) return null;
       throw err;
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
     }
   }
 }
