@@ -5,7 +5,9 @@ import { errorMessage, UserError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { backupCommand } from './commands/backup.js';
 import { locationCommand } from './commands/location.js';
+import { pruneCommand } from './commands/prune.js';
 import { diffCommand, restoreCommand } from './commands/restore.js';
+import { scheduleCommand } from './commands/schedule.js';
 import {
   deleteCommand,
   describeCommand,
@@ -84,6 +86,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .command(g(deleteCommand(io)))
     .command(g(verifyCommand(io, state)))
     .command(locationCommand(io, g))
+    .command(scheduleCommand(io, g, state))
+    .command(g(pruneCommand(io, state)))
     .command({
       command: 'version',
       describe: 'Print the version',

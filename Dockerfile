@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+#
+# The image that `kubectl snapshot schedule create --image …` runs: the single executable
+# from `npm run package` (dist/kubectl-snapshot-linux-<x64|arm64>.tar.gz) and nothing else, on
+# distroless "cc" (glibc, libstdc++ and libgcc: what Node's official Linux binary links to; no
+# shell, no package manager), as the distroless nonroot user 65532. The CronJob runs it with
+# command ["/kubectl-snapshot"]: keep that path.
+#
+#   npm ci && npm run package -- --targets linux-x64,linux-arm64
+#   docker buildx build --platform linux/amd64,linux/arm64 \
+#     -t ghcr.io/kubectl-snapshot/kubectl-snapshot:v0.1.0 --push .
+#
+# Nothing is compiled or downloaded here besides the two base images: the binary is the one
+# the release archives (and krew) ship.
+
+ARG BASE_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+
+FROM --platform=$BUILDPLATFORM debian:12-slim AS unpack
+ARG TARGETARCH
+COPY dist/kubectl-snapshot-linux-*.tar.gz /dist/
+RUN set -eu; \
+    case "${TARGETARCH:-amd64}" in \
+      amd64) arch=x64 ;; \
+      arm64) arch=arm64 ;; \
+      *) echo "no kubectl-snapshot build for linux/${TARGETARCH}" >&2; exit 1 ;; \
+    esac; \
+    archive="/dist/kubectl-snapshot-linux-${arch}.tar.gz"; \
+    [ -f "$archive" ] || { echo "$archive is missing: run npm run package first" >&2; exit 1; }; \
+    mkdir /out; \
+    tar -xzf "$archive" -C /out kubectl-snapshot LICENSE; \
+    chmod 0555 /out/kubectl-snapshot; \
+    chmod 0444 /out/LICENSE
+
+FROM ${BASE_IMAGE}
+LABEL org.opencontainers.image.title="kubectl-snapshot" \
+      org.opencontainers.image.description="Scheduled Kubernetes namespace backups to S3 (kubectl snapshot schedule)" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=unpack /out/kubectl-snapshot /kubectl-snapshot
+COPY --from=unpack /out/LICENSE /usr/share/doc/kubectl-snapshot/LICENSE
+USER 65532:65532
+ENTRYPOINT ["/kubectl-snapshot"]
+CMD ["--help"]
