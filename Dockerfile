@@ -2,18 +2,18 @@
 #
 # The image that `kubectl snapshot schedule create --image …` runs: the single executable
 # from `npm run package` (dist/kubectl-snapshot-linux-<x64|arm64>.tar.gz) and nothing else, on
-# distroless "cc" (glibc, libstdc++ and libgcc: what Node's official Linux binary links to; no
-# shell, no package manager), as the distroless nonroot user 65532. The CronJob runs it with
-# command ["/kubectl-snapshot"]: keep that path.
+# a slim Debian base (glibc, libstdc++ and libgcc: what Node's official Linux binary links to;
+# a distroless "cc" image works too: --build-arg BASE_IMAGE=…), as the unprivileged user
+# 65532. The CronJob runs it with command ["/kubectl-snapshot"]: keep that path.
 #
 #   npm ci && npm run package -- --targets linux-x64,linux-arm64
 #   docker buildx build --platform linux/amd64,linux/arm64 \
-#     -t ghcr.io/kubectl-snapshot/kubectl-snapshot:v0.1.0 --push .
+#     -t kubectl-snapshot/kubectl-snapshot:v0.1.0 --push .
 #
 # Nothing is compiled or downloaded here besides the two base images: the binary is the one
 # the release archives (and krew) ship.
 
-ARG BASE_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+ARG BASE_IMAGE=debian:12-slim
 
 FROM --platform=$BUILDPLATFORM debian:12-slim AS unpack
 ARG TARGETARCH

@@ -18,6 +18,9 @@ import type { GlobalArgs, Io, RunState } from './context.js';
 
 class UsageError extends Error {}
 
+/** A single-valued flag given twice keeps its last value, as kubectl does. */
+const lastValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+
 /**
  * yargs leaves parseAsync pending forever when an async handler rejects while a fail
  * handler is set, so handlers never throw into yargs: the error is kept and reported below.
@@ -45,8 +48,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .usage(
       '$0 <command> [flags]\n\nBack up Kubernetes namespaces and restore them without touching what already exists.',
     )
-    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file', global: true })
-    .option('context', { type: 'string', describe: 'Kubeconfig context to use', global: true })
+    .option('kubeconfig', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'Path to the kubeconfig file',
+      global: true,
+    })
+    .option('context', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'Kubeconfig context to use',
+      global: true,
+    })
     .option('namespace', {
       alias: 'n',
       type: 'string',
@@ -55,12 +68,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       global: true,
     })
     .option('output', {
+      coerce: lastValue,
       alias: 'o',
       type: 'string',
       describe: 'Output format: table, json or yaml',
       global: true,
     })
     .option('storage', {
+      coerce: lastValue,
       type: 'string',
       describe:
         'Storage location: a name from `location list`, file:///dir or s3://bucket/prefix [env KUBECTL_SNAPSHOT_STORAGE]',

@@ -301,10 +301,10 @@ function legacyAuthProvider(
   files: string[],
   context: string,
 ): () => Promise<Record<string, string>> {
-  let kc: import('@kubernetes/client-node').KubeConfig | undefined;
+  let kc: import('./legacy-auth.js').KubeConfig | undefined;
   return async () => {
     if (!kc) {
-      const { KubeConfig } = await import('@kubernetes/client-node');
+      const { KubeConfig } = await import('./legacy-auth.js');
       kc = new KubeConfig();
       // client-node merges KUBECONFIG lists the same way.
       kc.loadFromFile(files[0] as string);

@@ -12,7 +12,7 @@ import { VERSION } from '../version.js';
 import { KEEP_RULES, type KeepRule, SCHEDULE_LABEL } from './retention.js';
 
 /** The image `--image` defaults to: the Dockerfile's image of this release. */
-export const DEFAULT_IMAGE = `ghcr.io/kubectl-snapshot/kubectl-snapshot:v${VERSION}`;
+export const DEFAULT_IMAGE = `kubectl-snapshot/kubectl-snapshot:v${VERSION}`;
 /** Where the Dockerfile puts the single executable. */
 export const IMAGE_BINARY = '/kubectl-snapshot';
 export const DEFAULT_INSTALL_NAMESPACE = 'kubectl-snapshot';
