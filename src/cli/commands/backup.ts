@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import type { BackupProgress } from '../../backup/run.js';
 import { parseDuration } from '../../core/duration.js';
 import { UserError } from '../../core/errors.js';
 import { splitList } from '../../core/resources.js';
@@ -9,29 +10,26 @@ import { connectKube, type GlobalArgs, type Io, openLocation } from '../context.
 import { formatData, humanBytes, parseOutput, table } from '../output.js';
 import { Progress } from '../progress.js';
 
-interface BackupArgs extends GlobalArgs {
+interface BackupArgs extends GlobalArgs, FilterArgs {
   name?: string;
   'all-namespaces'?: boolean;
   'exclude-namespace'?: string[];
-  selector?: string;
-  'include-resources'?: string[];
-  'exclude-resources'?: string[];
-  'include-cluster-resources'?: string;
   ttl?: string;
   labels?: string[];
   'encrypt-to'?: string[];
   'encrypt-passphrase-file'?: string;
 }
 
-/** The selection flags, shared with `schedule create`. */
-export function selectionOptions<T>(y: Argv<T>): Argv<T> {
+/** What backup and restore share for picking objects: labels, resource types, cluster scope. */
+export interface FilterArgs {
+  selector?: string;
+  'include-resources'?: string[];
+  'exclude-resources'?: string[];
+  'include-cluster-resources'?: string;
+}
+
+export function filterOptions<T>(y: Argv<T>, clusterHelp: string): Argv<T> {
   return y
-    .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'Back up every namespace' })
-    .option('exclude-namespace', {
-      type: 'string',
-      array: true,
-      describe: 'Namespace to leave out (repeatable, comma-separated)',
-    })
     .option('selector', {
       alias: 'l',
       type: 'string',
@@ -50,15 +48,50 @@ export function selectionOptions<T>(y: Argv<T>): Argv<T> {
     .option('include-cluster-resources', {
       type: 'string',
       default: 'auto',
-      describe: 'auto: cluster objects the namespaces depend on; true: all; false: none',
+      describe: clusterHelp,
     });
 }
 
-export function selectionFromArgs(a: BackupArgs): Selection {
+export function clusterModeFrom(a: FilterArgs): ClusterResourcesMode {
   const mode = a['include-cluster-resources'] ?? 'auto';
   if (!['auto', 'true', 'false'].includes(mode)) {
     throw new UserError(`--include-cluster-resources must be auto, true or false, not "${mode}"`);
   }
+  return mode as ClusterResourcesMode;
+}
+
+/** The selection flags, shared with `schedule create`. */
+export function selectionOptions<T>(y: Argv<T>): Argv<T> {
+  return filterOptions(
+    y
+      .option('all-namespaces', {
+        alias: 'A',
+        type: 'boolean',
+        describe: 'Back up every namespace',
+      })
+      .option('exclude-namespace', {
+        type: 'string',
+        array: true,
+        describe: 'Namespace to leave out (repeatable, comma-separated)',
+      }),
+    'auto: cluster objects the namespaces depend on; true: all; false: none',
+  );
+}
+
+/** Shows a backup's progress (lists done, objects, bytes) on a progress line. */
+export function backupProgress(progress: Progress): (p: BackupProgress) => void {
+  return (p) =>
+    progress.update({
+      done: p.listsDone,
+      total: p.listsTotal,
+      unit: 'lists',
+      objects: p.objects,
+      bytes: p.bytes,
+    });
+}
+
+export function selectionFromArgs(a: BackupArgs): Selection {
+  const mode = clusterModeFrom(a);
   return {
     namespaces: splitList(a.namespace),
     allNamespaces: a['all-namespaces'] === true,
@@ -66,7 +99,7 @@ export function selectionFromArgs(a: BackupArgs): Selection {
     ...(a.selector !== undefined ? { labelSelector: a.selector } : {}),
     includeResources: splitList(a['include-resources']),
     excludeResources: splitList(a['exclude-resources']),
-    includeClusterResources: mode as ClusterResourcesMode,
+    includeClusterResources: mode,
   };
 }
 
@@ -171,14 +204,7 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
             ...(ttlMs ? { ttlMs } : {}),
             ...(encryption ? { encryption } : {}),
             labels,
-            onProgress: (p) =>
-              progress.update({
-                done: p.listsDone,
-                total: p.listsTotal,
-                unit: 'lists',
-                objects: p.objects,
-                bytes: p.bytes,
-              }),
+            onProgress: backupProgress(progress),
           },
         );
         progress.done();

@@ -2,7 +2,6 @@ import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../core/errors.js';
 import { splitList } from '../../core/resources.js';
 import { parseSelector } from '../../core/selectors.js';
-import type { ClusterResourcesMode } from '../../core/types.js';
 import type { RestoreReport, RunOptions } from '../../restore/run.js';
 import {
   connectKube,
@@ -16,60 +15,37 @@ import {
 } from '../context.js';
 import { formatData, parseOutput, table } from '../output.js';
 import { Progress } from '../progress.js';
+import { clusterModeFrom, type FilterArgs, filterOptions } from './backup.js';
 
-interface RestoreArgs extends GlobalArgs, KeyArgs {
+interface RestoreArgs extends GlobalArgs, KeyArgs, FilterArgs {
   name: string;
   'namespace-mapping'?: string[];
   'include-namespaces'?: string[];
-  selector?: string;
-  'include-resources'?: string[];
-  'exclude-resources'?: string[];
-  'include-cluster-resources'?: string;
   'preserve-nodeports'?: boolean;
   'dry-run'?: string;
   details?: boolean;
   concurrency?: number;
 }
 
-function filterOptions<T>(y: Argv<T>): Argv<T> {
-  return keyOptions(y)
-    .option('include-namespaces', {
-      type: 'string',
-      array: true,
-      describe: 'Only these namespaces of the snapshot (same as -n)',
-    })
-    .option('namespace-mapping', {
-      type: 'string',
-      array: true,
-      describe: 'Restore namespace OLD into NEW: OLD=NEW (repeatable)',
-    })
-    .option('selector', {
-      alias: 'l',
-      type: 'string',
-      describe: 'Only objects whose labels match (kubectl syntax)',
-    })
-    .option('include-resources', {
-      type: 'string',
-      array: true,
-      describe: 'Only these resource types',
-    })
-    .option('exclude-resources', {
-      type: 'string',
-      array: true,
-      describe: 'Leave out these resource types',
-    })
-    .option('include-cluster-resources', {
-      type: 'string',
-      default: 'auto',
-      describe: 'auto: cluster objects the namespaces need; true: all in the snapshot; false: none',
-    });
+function restoreFilterOptions<T>(y: Argv<T>): Argv<T> {
+  return filterOptions(
+    keyOptions(y)
+      .option('include-namespaces', {
+        type: 'string',
+        array: true,
+        describe: 'Only these namespaces of the snapshot (same as -n)',
+      })
+      .option('namespace-mapping', {
+        type: 'string',
+        array: true,
+        describe: 'Restore namespace OLD into NEW: OLD=NEW (repeatable)',
+      }),
+    'auto: cluster objects the namespaces need; true: all in the snapshot; false: none',
+  );
 }
 
 async function optionsFrom(a: RestoreArgs): Promise<RunOptions> {
-  const mode = a['include-cluster-resources'] ?? 'auto';
-  if (!['auto', 'true', 'false'].includes(mode)) {
-    throw new UserError(`--include-cluster-resources must be auto, true or false, not "${mode}"`);
-  }
+  const mode = clusterModeFrom(a);
   let dryRun: RunOptions['dryRun'];
   if (a['dry-run'] !== undefined) {
     const v = a['dry-run'] === '' ? 'client' : a['dry-run'];
@@ -88,7 +64,7 @@ async function optionsFrom(a: RestoreArgs): Promise<RunOptions> {
     ...(a.selector !== undefined ? { selector: parseSelector(a.selector) } : {}),
     includeResources: splitList(a['include-resources']),
     excludeResources: splitList(a['exclude-resources']),
-    includeClusterResources: mode as ClusterResourcesMode,
+    includeClusterResources: mode,
     preserveNodePorts: a['preserve-nodeports'] === true,
     ...(dryRun ? { dryRun } : {}),
     ...(a.concurrency ? { concurrency: a.concurrency } : {}),
@@ -150,7 +126,7 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
     command: 'restore <name>',
     describe: 'Re-create objects from a snapshot; existing objects are never changed',
     builder: (y) =>
-      filterOptions(y)
+      restoreFilterOptions(y)
         .positional('name', { type: 'string', demandOption: true, describe: 'Snapshot to restore' })
         .option('preserve-nodeports', {
           type: 'boolean',
@@ -203,7 +179,7 @@ export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
     describe:
       'Show what a restore would create, and which existing objects are identical or differ',
     builder: (y) =>
-      filterOptions(y)
+      restoreFilterOptions(y)
         .positional('name', { type: 'string', demandOption: true })
         .option('details', {
           type: 'boolean',

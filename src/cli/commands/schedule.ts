@@ -15,6 +15,7 @@ import {
 import { age, formatData, parseOutput, table } from '../output.js';
 import { Progress } from '../progress.js';
 import {
+  backupProgress,
   backupSummary,
   encryptionFromArgs,
   parseLabels,
@@ -516,14 +517,7 @@ function execCommand(io: Io, state: RunState): CommandModule<GlobalArgs, ExecArg
             labels,
             ...(encryption ? { encryption } : {}),
             policy,
-            onProgress: (p) =>
-              progress.update({
-                done: p.listsDone,
-                total: p.listsTotal,
-                unit: 'lists',
-                objects: p.objects,
-                bytes: p.bytes,
-              }),
+            onProgress: backupProgress(progress),
           },
         );
       } finally {
