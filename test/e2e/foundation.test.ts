@@ -1,4 +1,5 @@
 // The test environment itself: a real control plane with its controllers, RBAC and MinIO.
+import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { userKubeconfig } from '../cluster/harness.js';
@@ -118,5 +119,44 @@ describe('the test control plane', () => {
       1000,
     );
     expect(job.metadata?.ownerReferences?.[0]?.name).toBe('tick');
+  });
+});
+
+describe('the harness', () => {
+  it('leaves no process behind when the process that started it is terminated', {
+    timeout: 180_000,
+  }, async () => {
+    const { spawn } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const script = `
+      const { startCluster } = await import(${JSON.stringify(join(import.meta.dirname, '..', '..', 'build', 'test', 'cluster', 'harness.js'))});
+      const c = await startCluster();
+      console.log(JSON.stringify(c.pids));
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out) as number[]);
+      });
+      child.on('exit', (code) => reject(new Error(`harness exited early with ${code}`)));
+    });
+    expect(pids.length).toBe(4); // etcd, kube-apiserver, kube-controller-manager, MinIO
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        // A zombie (exited, not yet reaped) is not running either.
+        return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.every(alive)).toBe(true);
+    child.kill('SIGTERM');
+    await until('every harness process to end', async () => pids.every((p) => !alive(p)), 30_000);
   });
 });
