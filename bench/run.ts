@@ -20,6 +20,13 @@ import { loadSnapshot } from '../src/restore/run.js';
 import { FsStore } from '../src/storage/fs.js';
 import { startCluster } from '../test/cluster/harness.js';
 import { benchNamespaces, populate } from './generate.js';
+import {
+  buildVeleroBinaries,
+  findVeleroBinaries,
+  startVelero,
+  type VeleroBinaries,
+  type VeleroResult,
+} from './velero.js';
 
 const execFileP = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -33,6 +40,13 @@ function arg(name: string, fallback: number): number {
 const N = arg('objects', 5000);
 const M = arg('namespaces', 10);
 const RUNS = arg('runs', 3);
+// Velero comparison (bench/velero.ts): --velero forces it (building Velero if needed),
+// --no-velero skips it; by default it runs only when the Velero binaries are already cached.
+const VELERO = process.argv.includes('--velero')
+  ? true
+  : process.argv.includes('--no-velero')
+    ? false
+    : undefined;
 
 interface Sample {
   seconds: number;
@@ -80,6 +94,14 @@ async function measureProcess(
 
 async function main(): Promise<void> {
   console.error(`bench: ${N} objects across ${M} namespaces, ${RUNS} runs each`);
+  let veleroBins: VeleroBinaries | undefined;
+  {
+    const found = findVeleroBinaries();
+    if (VELERO === false) console.error('  velero comparison: off (--no-velero)');
+    else if ('velero' in found) veleroBins = found;
+    else if (VELERO) veleroBins = buildVeleroBinaries((l) => console.error(`  ${l}`));
+    else console.error(`  velero comparison: off (${found.missing}; or pass --velero)`);
+  }
   const cluster = await startCluster({ log: (l) => console.error(`  ${l}`) });
   const results: Record<string, Sample[]> = {};
   const record = (k: string, s: Sample) => {
@@ -254,6 +276,45 @@ async function main(): Promise<void> {
       }
     }
 
+    // Velero on the same namespaces, once per bench invocation (it is slow), after everything
+    // else so its server does not run during the other measurements.
+    let velero: { backup: VeleroResult; restore: VeleroResult } | { error: string } | undefined;
+    if (veleroBins) {
+      try {
+        const v = await startVelero({
+          kubeconfig: cluster.kubeconfig,
+          kubectl: join(cluster.binDir, 'kubectl'),
+          s3: cluster.s3,
+          workDir: join(cluster.dir, 'velero'),
+          binaries: veleroBins,
+          log: (l) => console.error(`  ${l}`),
+        });
+        try {
+          const backup = await v.veleroBackup(namespaces, 'bench-velero');
+          record('velero backup', {
+            seconds: backup.seconds,
+            objects: backup.items,
+            peakRssMiB: backup.peakRssMiB,
+          });
+          const restore = await v.veleroRestore(
+            'bench-velero',
+            new Map(namespaces.map((n) => [n, `${n}-velero`])),
+          );
+          record('velero restore', {
+            seconds: restore.seconds,
+            objects: restore.items,
+            peakRssMiB: restore.peakRssMiB,
+          });
+          velero = { backup, restore };
+        } finally {
+          await v.stop();
+        }
+      } catch (err) {
+        velero = { error: err instanceof Error ? err.message : String(err) };
+        console.error(`  velero comparison failed: ${velero.error}`);
+      }
+    }
+
     const rate = (k: string) => {
       const s = results[k] ?? [];
       return median(s.map((x) => x.objects / x.seconds));
@@ -300,6 +361,33 @@ async function main(): Promise<void> {
       `${(archiveSize / rawJsonBytes).toFixed(3)}x raw JSON (${(rawJsonBytes / 1048576).toFixed(1)} MiB)`,
     ]);
 
+    if (velero && 'error' in velero)
+      rows.push(['velero', 'failed', '', velero.error.split('\n')[0] ?? '']);
+    else if (velero) {
+      for (const [k, r] of [
+        ['velero backup', velero.backup],
+        ['velero restore', velero.restore],
+      ] as const)
+        rows.push([
+          k,
+          `${rate(k).toFixed(0)} obj/s (${secs(k).toFixed(2)} s)`,
+          rss(k),
+          `${r.phase}: ${r.items}/${r.totalItems} items, ${r.errors} errors, ${r.warnings} warnings`,
+        ]);
+      for (const [a, b] of [
+        ['kubectl-snapshot backup', 'velero backup'],
+        ['kubectl-snapshot restore (empty)', 'velero restore'],
+      ] as const)
+        rows.push([
+          `${a} vs ${b}`,
+          '',
+          '',
+          rate(b) > 0
+            ? `${(rate(a) / rate(b)).toFixed(2)}x obj/s; ${(secs(b) / secs(a)).toFixed(2)}x less wall time`
+            : `n/a (${b}: no items)`,
+        ]);
+    }
+
     const table = [
       `Benchmark: ${N} objects in ${M} namespaces, median of ${RUNS} runs; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
       '',
@@ -313,7 +401,7 @@ async function main(): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(
       join(outDir, 'latest.json'),
-      `${JSON.stringify({ objects: N, namespaces: M, runs: RUNS, rawJsonBytes, results }, null, 2)}\n`,
+      `${JSON.stringify({ objects: N, namespaces: M, runs: RUNS, rawJsonBytes, results, velero }, null, 2)}\n`,
     );
     writeFileSync(join(outDir, 'latest.md'), table);
   } finally {

@@ -7,7 +7,9 @@
 # where <key> is a hash of the wrapper's go.mod and go.sum, so a version change rebuilds
 # and an unchanged pin is reused. Prints the directory holding all binaries on stdout.
 #
-# Usage: build.sh [kube|etcd|minio|krew ...]   (default: all)
+# Usage: build.sh [kube|etcd|minio|krew|velero ...]   (default: etcd minio krew kube)
+# `velero` (Velero and velero-plugin-for-aws, for the benchmark's comparison only) is never
+# built by default; it is two wrappers, velero/ and velero-plugin-for-aws/, cached separately.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KUBECTL_SNAPSHOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-snapshot}
@@ -51,6 +53,14 @@ build_one() {
         etcd)  go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3 ;;
         minio) go build -trimpath -ldflags "-s -w" -o "$tmp/minio" github.com/minio/minio ;;
         krew)  go build -trimpath -ldflags "-s -w" -o "$tmp/kubectl-krew" sigs.k8s.io/krew/cmd/krew ;;
+        velero)
+          v=$(awk '$1=="require" && $2=="github.com/vmware-tanzu/velero" {print $3}' go.mod)
+          b=github.com/vmware-tanzu/velero/pkg/buildinfo
+          go build -trimpath -ldflags "-s -w -X $b.Version=$v -X $b.GitTreeState=clean" \
+            -o "$tmp/velero" github.com/vmware-tanzu/velero/cmd/velero ;;
+        velero-plugin-for-aws)
+          go build -trimpath -ldflags "-s -w" -o "$tmp/velero-plugin-for-aws" \
+            github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws ;;
         *) log "unknown component $name"; exit 2 ;;
       esac
     )
@@ -63,5 +73,10 @@ build_one() {
 
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(etcd minio krew kube)
-for c in "${components[@]}"; do build_one "$c"; done
+for c in "${components[@]}"; do
+  case $c in
+    velero) build_one velero; build_one velero-plugin-for-aws ;;
+    *) build_one "$c" ;;
+  esac
+done
 echo "$out"
