@@ -238,6 +238,7 @@ async function main(): Promise<void> {
           [...kplan.namespaces, ...kplan.tiers.flat()].map((p) => p.materialize()),
         );
         writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+        await snap.close();
         const k = await measureProcess(
           join(cluster.binDir, 'kubectl'),
           ['create', '-f', file, '-o', 'name'],

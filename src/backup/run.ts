@@ -278,9 +278,16 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
     writer.abort(err instanceof Error ? err : new Error(String(err)));
     await upload.catch(() => {});
     // Leave nothing behind: a failed backup must not appear in `list` nor hold its name.
-    await Promise.all(
-      [archiveKey(name), logKey(name), lockKey(name)].map((k) => store.delete(k).catch(() => {})),
+    const cleanup = await Promise.allSettled(
+      [archiveKey(name), logKey(name), lockKey(name)].map((k) => store.delete(k)),
     );
+    // When the failure is the storage itself going away, the cleanup cannot reach it either
+    // and the name claim stays: say so, or the user's rerun fails with "already exists" and
+    // no hint of why.
+    if (cleanup.some((r) => r.status === 'rejected') && err instanceof UserError) {
+      const leftover = `the failed backup could not remove what it wrote: once the storage is reachable again, run kubectl snapshot delete ${name}`;
+      throw new UserError(err.message, err.hint ? `${err.hint}; ${leftover}` : leftover);
+    }
     throw err;
   }
 }

@@ -9,7 +9,14 @@ import { HashCounter } from '../core/hash.js';
 import { validateSnapshotName } from '../core/names.js';
 import type { SnapshotManifest } from '../core/types.js';
 import { type DecryptionKey, decryptStream } from '../crypto/age.js';
-import { manifestKey, parseKey, snapshotPrefix } from '../storage/layout.js';
+import {
+  archiveKey,
+  lockKey,
+  logKey,
+  manifestKey,
+  parseKey,
+  snapshotPrefix,
+} from '../storage/layout.js';
 import { getBuffer, type ObjectStore } from '../storage/store.js';
 
 export const NO_KEY: DecryptionKey = { identities: [], passphrases: [] };
@@ -107,16 +114,24 @@ export async function deleteSnapshot(
   validateSnapshotName(name);
   const keys: string[] = [];
   for await (const o of store.list(snapshotPrefix(name))) keys.push(o.key);
-  if (keys.length === 0) {
+  const manifest = manifestKey(name);
+  if (keys.includes(manifest)) await store.delete(manifest);
+  for (const k of keys) if (k !== manifest) await store.delete(k);
+  // A backup that lost its storage mid-upload (or was killed) cannot clean up after itself:
+  // an incomplete S3 multipart upload or a temporary file stays behind, invisible to list.
+  // Remove those too, so `delete` leaves nothing of the name (see docs/security.md).
+  let incomplete = 0;
+  if (store.removeIncomplete) {
+    for (const k of [archiveKey(name), logKey(name), manifest, lockKey(name)])
+      incomplete += await store.removeIncomplete(k);
+  }
+  if (keys.length + incomplete === 0) {
     throw new NotFoundError(
       `snapshot "${name}" in ${store.url}`,
       'list the snapshots there with: kubectl snapshot list',
     );
   }
-  const manifest = manifestKey(name);
-  if (keys.includes(manifest)) await store.delete(manifest);
-  for (const k of keys) if (k !== manifest) await store.delete(k);
-  return { deleted: keys.length };
+  return { deleted: keys.length + incomplete };
 }
 
 export interface VerifyResult {

@@ -53,6 +53,14 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 const MAX_ATTEMPTS = 6;
+/**
+ * How long connection failures are retried once this client has had an answer from the
+ * server. Six attempts (at most ~6 s of back-off) are too short for an API server that
+ * restarts: stopping, starting and becoming ready again takes ~5–15 s even for a single
+ * local kube-apiserver (the e2e test of issue 8 holds it down for ~15 s). A server that never
+ * answered keeps the short budget, so a wrong kubeconfig still fails within seconds.
+ */
+const RECONNECT_BUDGET_MS = 60_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -69,6 +77,8 @@ export class KubeClient {
   readonly contextName: string;
   private readonly agent: Agent | HttpAgent;
   private readonly base: URL;
+  /** Set by the first HTTP answer (any status): from then on the server is worth waiting for. */
+  private answered = false;
 
   private constructor(
     private readonly conn: Connection,
@@ -96,10 +106,13 @@ export class KubeClient {
   }
 
   async request<T = unknown>(method: string, path: string, params: RequestParams = {}): Promise<T> {
+    let connectionFailedSince: number | undefined;
+    let answers = 0; // retryable HTTP answers (429, 5xx) so far: at most MAX_ATTEMPTS in all
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.once<T>(method, path, params);
       } catch (err) {
+        const connectionError = RETRYABLE_CODES.has((err as { code?: string }).code ?? '');
         const retryable =
           (err instanceof ApiError &&
             (err.statusCode === 429 ||
@@ -107,11 +120,21 @@ export class KubeClient {
               err.statusCode === 502 ||
               err.statusCode === 504 ||
               (err.statusCode === 500 && method === 'GET'))) ||
-          RETRYABLE_CODES.has((err as { code?: string }).code ?? '');
-        if (!retryable || attempt + 1 >= MAX_ATTEMPTS) throw this.explain(err);
+          connectionError;
+        if (!retryable) throw this.explain(err);
         const retryAfter =
           err instanceof ApiError ? err.status.details?.retryAfterSeconds : undefined;
-        await sleep(backoff(attempt, retryAfter));
+        const wait = backoff(attempt, retryAfter);
+        if (connectionError && this.answered) {
+          // The server answered before and is gone now (a restart, a failover): wait for it
+          // for a bounded time rather than a number of attempts.
+          connectionFailedSince ??= Date.now();
+          if (Date.now() + wait - connectionFailedSince > RECONNECT_BUDGET_MS)
+            throw this.explain(err);
+        } else if (connectionError ? attempt + 1 >= MAX_ATTEMPTS : ++answers >= MAX_ATTEMPTS) {
+          throw this.explain(err);
+        }
+        await sleep(wait);
       }
     }
   }
@@ -157,6 +180,7 @@ export class KubeClient {
     const send = url.protocol === 'http:' ? httpRequest : request;
     return new Promise<T>((resolve, reject) => {
       const req = send(url, { ...tls, method, headers, agent: this.agent as Agent }, (res) => {
+        this.answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

@@ -121,7 +121,43 @@ export class FsStore implements ObjectStore {
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw this.describe(err, key);
     }
-    // Remove now-empty parent directories, never the root itself.
+    await this.removeEmptyParents(path);
+  }
+
+  /**
+   * Removes the temporary files of unfinished writes of `key` (`.tmp-<hex>-<file>` next to
+   * it), which a backup killed mid-write (kill -9, power loss) leaves behind: `list` never
+   * shows them, so without this `delete` would leave them, and the snapshot's directory, behind.
+   */
+  async removeIncomplete(key: string): Promise<number> {
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    const file = path.slice(dir.length + 1);
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return 0;
+      throw this.describe(err, key);
+    }
+    let removed = 0;
+    for (const e of entries) {
+      const m = TEMP_RE.exec(e);
+      if (!m || e.slice(m[0].length) !== file) continue;
+      try {
+        await unlink(join(dir, e));
+        removed++;
+      } catch (err) {
+        if (errCode(err) !== 'ENOENT') throw this.describe(err, key);
+      }
+    }
+    if (removed > 0) await this.removeEmptyParents(path);
+    return removed;
+  }
+
+  /** Removes now-empty parent directories of `path`, never the root itself. */
+  private async removeEmptyParents(path: string): Promise<void> {
     for (let dir = dirname(path); dir !== this.root && dir.startsWith(this.root + sep); ) {
       try {
         await rmdir(dir);

@@ -338,6 +338,39 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * Aborts every incomplete multipart upload of `key`. A backup aborts its own upload when it
+   * fails, but not when the failure is the storage itself going away (the abort cannot reach
+   * it either): then the uploaded parts stay, invisible to list, until someone aborts them.
+   * Asked for by exact key: MinIO lists incomplete uploads only for an object name, not for a
+   * prefix.
+   */
+  async removeIncomplete(key: string): Promise<number> {
+    const name = this.objectName(key);
+    let removed = 0;
+    try {
+      let keyMarker = '';
+      let uploadIdMarker = '';
+      for (;;) {
+        const page = await withRetry(() =>
+          this.client.listIncompleteUploadsQuery(this.bucket, name, keyMarker, uploadIdMarker, ''),
+        );
+        for (const u of page.uploads) {
+          if (u.key !== name) continue; // a longer key with this one as its prefix
+          await withRetry(() => this.client.abortMultipartUpload(this.bucket, name, u.uploadId));
+          removed++;
+        }
+        if (!page.isTruncated) return removed;
+        keyMarker = page.nextKeyMarker;
+        uploadIdMarker = page.nextUploadIdMarker;
+      }
+    } catch (err) {
+      if (NOT_FOUND_CODES.has(errorCode(err) ?? '') || errorCode(err) === 'NoSuchUpload')
+        return removed;
+      throw this.mapError(err, key);
+    }
+  }
+
   private objectName(key: string): string {
     assertValidKey(key);
     return this.prefix + key;

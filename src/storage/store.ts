@@ -31,6 +31,13 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Removes unfinished writes of `key` that a process left behind when it died or lost the
+   * storage mid-write (an S3 multipart upload that was never completed or aborted, a
+   * filesystem store's temporary file). They are invisible to `list` but hold space, so
+   * deleting a snapshot must remove them too. Answers how many it removed.
+   */
+  removeIncomplete?(key: string): Promise<number>;
 }
 
 /** Reads a whole (small) object into memory. */

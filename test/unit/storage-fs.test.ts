@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -209,5 +209,44 @@ describe('FsStore', () => {
   it('stores objects as plain files under the root', async () => {
     await store.put('snapshots/a/snapshot.json', Buffer.from('{"a":1}'));
     expect(await readFile(join(root, 'snapshots/a/snapshot.json'), 'utf8')).toBe('{"a":1}');
+  });
+});
+
+describe('FsStore.removeIncomplete and deleting a snapshot a killed backup left behind', () => {
+  it('removes the temporary files of one key, not those of other keys, then the empty directories', async () => {
+    const dir = join(root, 'snapshots', 'killed');
+    await store.createExclusive('snapshots/killed/.lock', Buffer.from('{}'));
+    // What a backup killed in the middle of writing its archive leaves: a temporary file.
+    await writeFile(join(dir, '.tmp-0123456789abcdef-resources.tar.gz'), 'partial');
+    await writeFile(join(dir, '.tmp-fedcba9876543210-log.jsonl.gz'), 'partial');
+    expect(await collect(store.list('snapshots/'))).toHaveLength(1); // only the lock is listed
+
+    expect(await store.removeIncomplete('snapshots/killed/resources.tar.gz')).toBe(1);
+    expect(await allFiles(root)).toEqual([
+      'snapshots/killed/.lock',
+      'snapshots/killed/.tmp-fedcba9876543210-log.jsonl.gz',
+    ]);
+    expect(await store.removeIncomplete('snapshots/killed/resources.tar.gz')).toBe(0);
+    expect(await store.removeIncomplete('snapshots/never/resources.tar.gz')).toBe(0);
+  });
+
+  it('delete removes the lock and the temporary files, leaving nothing of the snapshot', async () => {
+    const { deleteSnapshot } = await import('../../src/catalog/catalog.js');
+    const dir = join(root, 'snapshots', 'killed');
+    await store.createExclusive('snapshots/killed/.lock', Buffer.from('{}'));
+    await writeFile(join(dir, '.tmp-0123456789abcdef-resources.tar.gz'), 'partial');
+    expect(await deleteSnapshot(store, 'killed')).toEqual({ deleted: 2 });
+    expect(await allFiles(root)).toEqual([]);
+    await expect(stat(join(root, 'snapshots', 'killed'))).rejects.toThrow();
+  });
+
+  it('delete finds a snapshot that is only a temporary file, and still refuses an unknown name', async () => {
+    const { deleteSnapshot } = await import('../../src/catalog/catalog.js');
+    const dir = join(root, 'snapshots', 'orphan');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, '.tmp-0123456789abcdef-resources.tar.gz'), 'partial');
+    expect(await deleteSnapshot(store, 'orphan')).toEqual({ deleted: 1 });
+    expect(await allFiles(root)).toEqual([]);
+    await expect(deleteSnapshot(store, 'orphan')).rejects.toBeInstanceOf(NotFoundError);
   });
 });
