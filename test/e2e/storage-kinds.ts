@@ -29,7 +29,11 @@ export interface StorageKind {
   /** The ObjectStore the CLI uses, opened in-process; S3 with `partSize` if given. */
   store(opts?: { partSize?: number }): Promise<ObjectStore>;
   /** Every key below the location, including temporary files / incomplete uploads. */
-  allKeys(): Promise<string[]>;
+  /**
+   * Every stored key, hidden and temporary ones included. MinIO lists incomplete multipart
+   * uploads only by exact object name, so pass the snapshot names whose archive uploads to look for.
+   */
+  allKeys(snapshots?: string[]): Promise<string[]>;
   readRaw(key: string): Promise<Buffer>;
   writeRaw(key: string, data: Buffer): Promise<void>;
 }
@@ -103,7 +107,7 @@ export function minioStorage(): StorageKind {
             credentials: { accessKey: cluster().s3.accessKey, secretKey: cluster().s3.secretKey },
             partSize: o.partSize,
           }),
-    allKeys: async () => {
+    allKeys: async (snapshots = []) => {
       const keys: string[] = [];
       const mc = minio();
       for await (const o of mc.listObjectsV2(bucket, `${prefix}/`, true) as AsyncIterable<{
@@ -111,10 +115,13 @@ export function minioStorage(): StorageKind {
       }>) {
         if (o.name) keys.push(o.name.slice(prefix.length + 1));
       }
-      for await (const u of mc.listIncompleteUploads(bucket, `${prefix}/`, true) as AsyncIterable<{
-        key: string;
-      }>) {
-        keys.push(`(incomplete upload) ${u.key.slice(prefix.length + 1)}`);
+      for (const name of snapshots) {
+        const key = `${prefix}/snapshots/${name}/resources.tar.gz`;
+        for await (const u of mc.listIncompleteUploads(bucket, key, true) as AsyncIterable<{
+          key: string;
+        }>) {
+          keys.push(`(incomplete upload) ${u.key.slice(prefix.length + 1)}`);
+        }
       }
       return keys.sort();
     },
