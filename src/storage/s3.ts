@@ -10,7 +10,7 @@ import { rootCertificates } from 'node:tls';
 import { Client, type ClientOptions } from 'minio';
 import { AlreadyExistsError, NotFoundError, UserError } from '../core/errors.js';
 import { assertValidKey } from './layout.js';
-import { DEFAULT_S3_ENDPOINT, formatS3Url } from './locations.js';
+import { DEFAULT_S3_ENDPOINT, formatS3Url, type S3Location } from './locations.js';
 import type { ObjectInfo, ObjectStore } from './store.js';
 
 export interface S3Credentials {
@@ -19,19 +19,11 @@ export interface S3Credentials {
   sessionToken?: string;
 }
 
-export interface S3StoreOptions {
-  bucket: string;
-  /** Key prefix inside the bucket, with or without a trailing '/'; '' for the bucket root. */
-  prefix: string;
-  /** `https://host[:port]` or `http://host[:port]`; default AWS `https://s3.amazonaws.com`. */
-  endpoint?: string;
-  region?: string;
-  /** Path-style requests; default true for custom endpoints, false for AWS. */
-  pathStyle?: boolean;
-  /** A PEM file of CA certificates trusted in addition to the system ones. */
-  caFile?: string;
-  /** Disables TLS certificate verification. Off by default; never on silently. */
-  insecureSkipTlsVerify?: boolean;
+/**
+ * Where to connect (the fields of an s3:// location; `prefix` may also end in '/', the
+ * endpoint defaults to AWS, path-style to true for custom endpoints) and how.
+ */
+export interface S3StoreOptions extends Omit<S3Location, 'kind'> {
   credentials: S3Credentials;
   /** Bytes per multipart part (at least 5 MiB); default 16 MiB. */
   partSize?: number;
