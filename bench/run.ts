@@ -4,7 +4,7 @@
 // parallel creates with the same client) and kubectl. Prints a markdown table and writes
 // bench/results/latest.json.
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,8 @@ const M = arg('namespaces', 10);
 const RUNS = arg('runs', 3);
 // Velero comparison (bench/velero.ts): --velero forces it (building Velero if needed),
 // --no-velero skips it; by default it runs only when the Velero binaries are already cached.
+/** `--no-kubectl` leaves out the kubectl baselines (slow and memory-hungry at 50,000 objects). */
+const KUBECTL = !process.argv.includes('--no-kubectl');
 const VELERO = process.argv.includes('--velero')
   ? true
   : process.argv.includes('--no-velero')
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
         });
       }
       // kubectl get -o json, once per resource type across all namespaces.
-      {
+      if (KUBECTL) {
         const started = process.hrtime.bigint();
         let count = 0;
         const kubectl = join(cluster.binDir, 'kubectl');
@@ -245,26 +247,34 @@ async function main(): Promise<void> {
         });
 
         // kubectl create -f of the same manifests.
-        const file = join(cluster.dir, `bench-manifests-${run}.json`);
-        const kplan = planRestore(snap.objects, {
-          ...planDefaults,
-          mapping: mapping(`kubectl${run}`),
-        });
-        const items = await Promise.all(
-          [...kplan.namespaces, ...kplan.tiers.flat()].map((p) => p.materialize()),
-        );
-        writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-        await snap.close();
-        const k = await measureProcess(
-          join(cluster.binDir, 'kubectl'),
-          ['create', '-f', file, '-o', 'name'],
-          env,
-        );
-        record('kubectl create -f', {
-          seconds: k.seconds,
-          objects: items.length,
-          peakRssMiB: k.peakRssMiB,
-        });
+        if (KUBECTL) {
+          const file = join(cluster.dir, `bench-manifests-${run}.json`);
+          const kplan = planRestore(snap.objects, {
+            ...planDefaults,
+            mapping: mapping(`kubectl${run}`),
+          });
+          // Written item by item: 50,000 objects are more than one JavaScript string can hold.
+          const planned = [...kplan.namespaces, ...kplan.tiers.flat()];
+          const fd = openSync(file, 'w');
+          writeSync(fd, '{"apiVersion":"v1","kind":"List","items":[');
+          for (const [i, p] of planned.entries()) {
+            writeSync(fd, `${i ? ',' : ''}${JSON.stringify(await p.materialize())}`);
+          }
+          writeSync(fd, ']}');
+          closeSync(fd);
+          const items = planned;
+          await snap.close();
+          const k = await measureProcess(
+            join(cluster.binDir, 'kubectl'),
+            ['create', '-f', file, '-o', 'name'],
+            env,
+          );
+          record('kubectl create -f', {
+            seconds: k.seconds,
+            objects: items.length,
+            peakRssMiB: k.peakRssMiB,
+          });
+        } else await snap.close();
       }
       {
         const mapFlags = namespaces.flatMap((n) => ['--namespace-mapping', `${n}=${n}-r${run}`]);
@@ -345,6 +355,7 @@ async function main(): Promise<void> {
     const secs = (k: string) => median((results[k] ?? []).map((x) => x.seconds));
     const rows: [string, string, string, string][] = [];
     const row = (k: string, baseline?: string) =>
+      results[k] &&
       rows.push([
         k,
         `${rate(k).toFixed(0)} obj/s (${secs(k).toFixed(2)} s)`,
@@ -354,21 +365,23 @@ async function main(): Promise<void> {
     row('list (raw API)');
     row('kubectl get -o json', 'list (raw API)');
     row('kubectl-snapshot backup', 'list (raw API)');
-    rows.push([
-      '',
-      '',
-      '',
-      `${(rate('kubectl-snapshot backup') / rate('kubectl get -o json')).toFixed(2)}x kubectl get`,
-    ]);
+    if (KUBECTL)
+      rows.push([
+        '',
+        '',
+        '',
+        `${(rate('kubectl-snapshot backup') / rate('kubectl get -o json')).toFixed(2)}x kubectl get`,
+      ]);
     row('create (raw API, parallel)');
     row('kubectl create -f', 'create (raw API, parallel)');
     row('kubectl-snapshot restore (empty)', 'create (raw API, parallel)');
-    rows.push([
-      '',
-      '',
-      '',
-      `${(rate('kubectl-snapshot restore (empty)') / rate('kubectl create -f')).toFixed(2)}x kubectl create`,
-    ]);
+    if (KUBECTL)
+      rows.push([
+        '',
+        '',
+        '',
+        `${(rate('kubectl-snapshot restore (empty)') / rate('kubectl create -f')).toFixed(2)}x kubectl create`,
+      ]);
     row('kubectl-snapshot restore (all exist)', 'kubectl-snapshot restore (empty)');
     const archiveSize = results.archive?.[0]?.objects ?? 0;
     rows.push([
