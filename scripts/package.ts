@@ -36,6 +36,7 @@ import { parseArgs } from 'node:util';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { pack as tarPack } from 'tar-stream';
+import { NODE_FLAGS } from '../src/node-flags.js';
 import { readTemplate, renderKrewManifest } from './krew-manifest.js';
 import { adhocSign, removeSignature, verifyAdhocSignature } from './macho-sign.js';
 
@@ -493,6 +494,7 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
         useCodeCache: codeCache,
+        execArgv: NODE_FLAGS,
       }),
     );
     execFileSync(generator, ['--experimental-sea-config', seaConfig], { stdio: 'pipe' });

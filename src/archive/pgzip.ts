@@ -45,10 +45,15 @@ export class ParallelGzip extends Transform {
   }
 
   private launch(): void {
-    const block = Buffer.concat(this.pending, this.pendingBytes);
+    const block =
+      this.pending.length === 1
+        ? (this.pending[0] as Buffer)
+        : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    const p = gzipAsync(block, { level: this.level });
+    // An output buffer as large as the block makes each member one trip to the thread pool;
+    // zlib's default 16 KiB chunks cost a round trip (and a main-thread callback) per chunk.
+    const p = gzipAsync(block, { level: this.level, chunkSize: block.length + 4096 });
     p.catch(() => {}); // surfaced in order by emitDone
     this.queue.push(p);
   }

@@ -8,6 +8,9 @@ import { extract as tarExtract } from 'tar-stream';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import { assertSafeEntryName } from './format.js';
 
+/** Output per inflate call: zlib's 16 KiB default makes a thread-pool trip per 16 KiB. */
+const GUNZIP_CHUNK = 256 * 1024;
+
 export interface ArchiveEntry {
   name: string;
   data: Buffer;
@@ -77,7 +80,7 @@ export async function readArchive(
     }
   })();
   try {
-    await Promise.all([pipeline(input, hasher, createGunzip(), extract), consume]);
+    await Promise.all([pipeline(input, hasher, createGunzip({ chunkSize: GUNZIP_CHUNK }), extract), consume]);
   } catch (err) {
     input.destroy();
     extract.destroy();

@@ -1,33 +1,44 @@
 // Minimal streaming tar writer (ustar + PAX long names). Written by hand rather than with
-// tar-stream's pack so that back-pressure from gzip and the upload reaches the listers:
-// `write()` resolves only when the downstream has room.
+// tar-stream's pack so that entries go straight into the writer's compression blocks (one
+// copy, no stream per entry) and back-pressure from gzip and the upload reaches the listers.
 const BLOCK = 512;
 
 function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
-function header(name: string, size: number, type: '0' | 'x', mtime: number): Buffer {
-  const h = Buffer.alloc(BLOCK, 0);
-  h.write(name, 0, 100, 'utf8');
-  h.write(octal(0o600, 8), 100, 'ascii');
-  h.write(octal(0, 8), 108, 'ascii');
-  h.write(octal(0, 8), 116, 'ascii');
-  h.write(octal(size, 12), 124, 'ascii');
-  h.write(octal(mtime, 12), 136, 'ascii');
-  h.write('        ', 148, 'ascii');
-  h.write(type, 156, 'ascii');
-  h.write('ustar\0', 257, 'ascii');
-  h.write('00', 263, 'ascii');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return h;
+/** Writes ASCII text byte by byte: Buffer#write on a large block costs microseconds a call. */
+function putAscii(h: Buffer, at: number, text: string): void {
+  for (let i = 0; i < text.length; i++) h[at + i] = text.charCodeAt(i);
 }
 
-function padding(size: number): Buffer {
-  const rest = size % BLOCK;
-  return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest, 0);
+function writeHeader(
+  h: Buffer,
+  at: number,
+  name: string,
+  size: number,
+  type: '0' | 'x',
+  mtime: number,
+): void {
+  h.fill(0, at, at + BLOCK);
+  if (/^[\x20-\x7e]*$/.test(name) && name.length <= 100) putAscii(h, at, name);
+  else Buffer.from(name, 'utf8').copy(h, at, 0, 100);
+  putAscii(h, at + 100, octal(0o600, 8));
+  putAscii(h, at + 108, octal(0, 8));
+  putAscii(h, at + 116, octal(0, 8));
+  putAscii(h, at + 124, octal(size, 12));
+  putAscii(h, at + 136, octal(mtime, 12));
+  putAscii(h, at + 148, '        ');
+  putAscii(h, at + 156, type);
+  putAscii(h, at + 257, 'ustar\0');
+  putAscii(h, at + 263, '00');
+  let sum = 0;
+  for (let i = at; i < at + BLOCK; i++) sum += h[i] as number;
+  putAscii(h, at + 148, `${sum.toString(8).padStart(6, '0')}\0 `);
+}
+
+function padded(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
 }
 
 /** A PAX record "<len> path=<value>\n", where len counts the whole record including itself. */
@@ -40,20 +51,38 @@ function paxRecord(key: string, value: string): Buffer {
   return Buffer.from(`${len}${body}`, 'utf8');
 }
 
-/** Returns the tar blocks for one regular file. */
-export function tarEntry(name: string, data: Buffer, mtime: number): Buffer[] {
-  const out: Buffer[] = [];
-  let shortName = name;
-  if (Buffer.byteLength(name) > 100) {
-    const pax = paxRecord('path', name);
-    out.push(header('PaxHeader', pax.length, 'x', mtime), pax, padding(pax.length));
-    shortName = Buffer.from(name)
+/** One regular file, ready to be written with `writeEntry`; `size` is its length in the tar. */
+export interface TarEntry {
+  size: number;
+  name: string;
+  data: Buffer;
+  pax?: Buffer;
+}
+
+export function tarEntry(name: string, data: Buffer): TarEntry {
+  const pax = Buffer.byteLength(name) > 100 ? paxRecord('path', name) : undefined;
+  const size = (pax ? BLOCK + padded(pax.length) : 0) + BLOCK + padded(data.length);
+  return { size, name, data, pax };
+}
+
+/** Writes the entry's blocks into `target` at `at` (which must have `entry.size` bytes free). */
+export function writeEntry(target: Buffer, at: number, entry: TarEntry, mtime: number): void {
+  let shortName = entry.name;
+  if (entry.pax) {
+    writeHeader(target, at, 'PaxHeader', entry.pax.length, 'x', mtime);
+    at += BLOCK;
+    entry.pax.copy(target, at);
+    target.fill(0, at + entry.pax.length, at + padded(entry.pax.length));
+    at += padded(entry.pax.length);
+    shortName = Buffer.from(entry.name)
       .subarray(0, 100)
       .toString('utf8')
       .replace(/\uFFFD+$/, '');
   }
-  out.push(header(shortName, data.length, '0', mtime), data, padding(data.length));
-  return out;
+  writeHeader(target, at, shortName, entry.data.length, '0', mtime);
+  at += BLOCK;
+  entry.data.copy(target, at);
+  target.fill(0, at + entry.data.length, at + padded(entry.data.length));
 }
 
 /** Two zero blocks end a tar archive. */

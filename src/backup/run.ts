@@ -120,14 +120,18 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
 
   const writer = new ArchiveWriter(started);
   // Encrypt between the archive and the store; hash what is stored, so `verify` can check
-  // an encrypted snapshot's integrity without its key.
-  const stored = new HashCounter();
-  const source = opts.encryption
-    ? await encryptStream(writer.output, opts.encryption)
-    : writer.output;
-  source.on('error', (err) => stored.destroy(err));
-  source.pipe(stored);
-  const upload = store.put(archiveKey(name), stored);
+  // an encrypted snapshot's integrity without its key. Unencrypted, the writer's own hash is
+  // the stored one.
+  let storedHash: (() => { size: number; sha256: string }) | undefined;
+  let source = writer.output;
+  if (opts.encryption) {
+    const stored = new HashCounter();
+    const encrypted = await encryptStream(writer.output, opts.encryption);
+    encrypted.on('error', (err) => stored.destroy(err));
+    source = encrypted.pipe(stored);
+    storedHash = () => ({ size: stored.size, sha256: stored.sha256 });
+  }
+  const upload = store.put(archiveKey(name), source);
   upload.catch(() => {});
   // When the upload fails mid-way (disk full, S3 part rejected, connection lost), the store
   // stops reading writer.output, so writer.add() would wait for 'drain' forever and the backup
@@ -146,7 +150,10 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
 
     const counts = new Map<string, ResourceCount>();
     const related = new RelatedCollector();
-    const written = new Set<string>();
+    // Cluster-scoped objects can come twice (listed, then again as related objects); a
+    // namespaced object cannot, so only cluster-scoped paths are remembered: memory does not
+    // grow with the number of namespaced objects.
+    const writtenCluster = new Set<string>();
     let bytes = 0;
     let objects = 0;
     const add = async (type: ResourceType, obj: KubeObject) => {
@@ -158,8 +165,10 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
         namespace: type.namespaced ? full.metadata.namespace : undefined,
         name: full.metadata.name,
       });
-      if (written.has(path)) return;
-      written.add(path);
+      if (!type.namespaced) {
+        if (writtenCluster.has(path)) return;
+        writtenCluster.add(path);
+      }
       const data = Buffer.from(JSON.stringify(full));
       await orUploadFailure(writer.add(path, data));
       bytes += data.length;
@@ -229,8 +238,9 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       await addRelated(client, types, related, namespaceObjects, add, warn);
     }
 
-    await orUploadFailure(writer.finish());
+    const archived = await orUploadFailure(writer.finish());
     await upload;
+    const stored = storedHash?.() ?? archived;
     const logBody = gzipSync(Buffer.from(`${log.map((l) => JSON.stringify(l)).join('\n')}\n`));
     await store.put(
       logKey(name),

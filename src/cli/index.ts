@@ -39,6 +39,12 @@ function guard(state: RunState) {
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {
+  // `kubectl snapshot list | head -1`: a reader that goes away must not crash the command
+  // (which may be mid-backup) with a stack trace; the work finishes, the rest of the output
+  // has nowhere to go.
+  io.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   const state: RunState = { exitCode: 0 };
   const g = guard(state);
   const parser = yargs(argv)

@@ -246,19 +246,21 @@ export class KubeClient {
     query: RequestParams['query'] = {},
     limit = 500,
   ): AsyncGenerator<KubeObject[]> {
-    let cont: string | undefined;
-    do {
-      const page = await this.get<{ items?: KubeObject[]; metadata?: { continue?: string } }>(
-        path,
-        {
-          ...query,
-          limit,
-          continue: cont,
-        },
-      );
+    type Page = { items?: KubeObject[]; metadata?: { continue?: string } };
+    const fetchPage = (cont: string | undefined) => {
+      const p = this.get<Page>(path, { ...query, limit, continue: cont });
+      p.catch(() => {}); // awaited below; a consumer that stops early must not leave it unhandled
+      return p;
+    };
+    // The next page is requested before this one is handed out, so the API server prepares
+    // it while the consumer works: one page more in memory, no round trip per page.
+    let next: Promise<Page> | undefined = fetchPage(undefined);
+    while (next) {
+      const page: Page = await next;
+      const cont = page.metadata?.continue || undefined;
+      next = cont ? fetchPage(cont) : undefined;
       yield page.items ?? [];
-      cont = page.metadata?.continue || undefined;
-    } while (cont);
+    }
   }
 
   async serverVersion(): Promise<string> {

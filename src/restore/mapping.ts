@@ -82,7 +82,14 @@ export function applyNamespaceMapping(
   obj: KubeObject,
   mapping: ReadonlyMap<string, string>,
 ): KubeObject {
-  const out = structuredClone(obj);
+  return applyNamespaceMappingInPlace(structuredClone(obj), mapping);
+}
+
+/** `applyNamespaceMapping` for an object the caller owns: changed and returned, not copied. */
+export function applyNamespaceMappingInPlace(
+  out: KubeObject,
+  mapping: ReadonlyMap<string, string>,
+): KubeObject {
   const mapped = (ns: unknown): string | undefined =>
     typeof ns === 'string' ? mapping.get(ns) : undefined;
 

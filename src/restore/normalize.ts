@@ -10,7 +10,7 @@ import {
   deleteAnnotations,
   isKind,
   LAST_APPLIED_ANNOTATION,
-  sanitize,
+  sanitizeInPlace,
 } from './sanitize.js';
 
 /** Annotations written by the control plane, or copies of what is compared anyway. */
@@ -42,7 +42,12 @@ const SERVER_ANNOTATIONS = [
  * (the volume it was bound to, often dynamically provisioned).
  */
 export function normalizeForCompare(obj: KubeObject): unknown {
-  const out = sanitize(obj, { preserveNodePorts: false });
+  return normalizeInPlace(structuredClone(obj));
+}
+
+/** `normalizeForCompare` for an object the caller owns: changed and returned, not copied. */
+export function normalizeInPlace(obj: KubeObject): unknown {
+  const out = sanitizeInPlace(obj, { preserveNodePorts: false });
   delete out.metadata.generateName;
   deleteAnnotations(out, SERVER_ANNOTATIONS);
   if (isKind(out, '', 'Service')) {

@@ -9,9 +9,9 @@ import {
   type ResourceType,
 } from '../core/types.js';
 import type { ArchivedObject } from './load.js';
-import { applyNamespaceMapping, checkMappingTargets } from './mapping.js';
+import { applyNamespaceMappingInPlace, checkMappingTargets } from './mapping.js';
 import { restoreTiers } from './order.js';
-import { sanitize } from './sanitize.js';
+import { sanitizeInPlace } from './sanitize.js';
 import { skipReason } from './skip.js';
 
 export interface RestoreOptions {
@@ -214,9 +214,10 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
     kept.filter((a) => a.resource === 'persistentvolumes').map((a) => a.name),
   );
 
+  // `full` is always a private copy: parsed from the spool, or cloned below.
   const prepare = (full: KubeObject) =>
-    applyNamespaceMapping(
-      sanitize(full, {
+    applyNamespaceMappingInPlace(
+      sanitizeInPlace(full, {
         preserveNodePorts: opts.preserveNodePorts,
         volumeRestored: (pv) => pvNames.has(pv),
       }),
@@ -230,7 +231,7 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
       kind: a.object.kind,
       ...(a.namespace !== undefined ? { namespace: mapped(a.namespace) } : {}),
       name: a.resource === NAMESPACES ? mapped(a.name) : a.name,
-      materialize: async () => prepare(a.load ? await a.load() : a.object),
+      materialize: async () => prepare(a.load ? await a.load() : structuredClone(a.object)),
     };
   });
 

@@ -12,7 +12,7 @@ import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
 import type { ObjectStore } from '../storage/store.js';
 import { type ArchivedObject, loadArchive } from './load.js';
-import { diffObjects, type FieldDiff, normalizeForCompare } from './normalize.js';
+import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
 import {
   type LeftOut,
   type PlannedObject,
@@ -124,21 +124,34 @@ function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
 
 const LOOKUP_LISTS = 4;
 
-/** A stable JSON form (sorted keys) whose hash identifies a normalised object. */
+/** Appends a stable JSON form of `v` (object keys sorted) to `out`. */
+function canonicalJson(v: unknown, out: string[]): void {
+  if (Array.isArray(v)) {
+    out.push('[');
+    v.forEach((x, i) => {
+      if (i) out.push(',');
+      canonicalJson(x ?? null, out);
+    });
+    out.push(']');
+  } else if (v && typeof v === 'object') {
+    out.push('{');
+    let first = true;
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined) continue;
+      out.push(first ? '' : ',', JSON.stringify(k), ':');
+      first = false;
+      canonicalJson(x, out);
+    }
+    out.push('}');
+  } else out.push(JSON.stringify(v) ?? 'null');
+}
+
+/** A hash of the stable JSON form of a normalised object. */
 function digest(v: unknown): string {
-  const canon = (x: unknown): unknown =>
-    Array.isArray(x)
-      ? x.map(canon)
-      : x && typeof x === 'object'
-        ? Object.fromEntries(
-            Object.keys(x)
-              .sort()
-              .map((k) => [k, canon((x as Record<string, unknown>)[k])]),
-          )
-        : x;
-  return createHash('sha256')
-    .update(JSON.stringify(canon(v)))
-    .digest('hex');
+  const parts: string[] = [];
+  canonicalJson(v, parts);
+  return createHash('sha256').update(parts.join('')).digest('hex');
 }
 
 /**
@@ -190,7 +203,7 @@ class Existing {
           if (wanted.has(o.metadata.name))
             found.set(
               o.metadata.name,
-              digest(normalizeForCompare({ ...o, apiVersion, kind: p.kind })),
+              digest(normalizeInPlace({ ...o, apiVersion, kind: p.kind })),
             );
         }
       }
@@ -218,14 +231,14 @@ async function compare(
   withDiff: boolean,
 ): Promise<ObjectResult> {
   const wanted = await p.materialize();
-  const a = normalizeForCompare(wanted);
+  const a = normalizeInPlace(wanted);
   if (typeof existing === 'string' && digest(a) === existing) return result(p, 'exists-identical');
   const current =
     typeof existing === 'string'
       ? await client.getOptional(objectPath(p.type, p.name, p.namespace))
       : existing;
   if (!current) return result(p, 'exists-differs', 'was deleted while the restore ran');
-  const b = normalizeForCompare({ ...current, apiVersion: wanted.apiVersion, kind: wanted.kind });
+  const b = normalizeInPlace({ ...current, apiVersion: wanted.apiVersion, kind: wanted.kind });
   const diff = diffObjects(b, a);
   if (diff.length === 0) return result(p, 'exists-identical');
   return {

@@ -21,7 +21,14 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
 
 /** Returns a deep copy of `obj` ready to create; `obj` itself is not modified. */
 export function sanitize(obj: KubeObject, opts: SanitizeOptions): KubeObject {
-  const out = structuredClone(obj);
+  return sanitizeInPlace(structuredClone(obj), opts);
+}
+
+/**
+ * `sanitize` for an object the caller owns (just parsed, never shared): changes and returns
+ * it without the deep copy, which on a large restore costs as much as the parsing.
+ */
+export function sanitizeInPlace(out: KubeObject, opts: SanitizeOptions): KubeObject {
   // Kind rules run first: the Service rule reads managedFields, which the metadata rule drops.
   if (isKind(out, '', 'Service')) sanitizeService(out, opts.preserveNodePorts);
   else if (isKind(out, '', 'Pod')) sanitizePod(out);

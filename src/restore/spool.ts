@@ -2,7 +2,8 @@
 // an index, not every object (50,000 objects are gigabytes as JavaScript objects). Entries are
 // sealed with AES-256-GCM under a key that lives only in this process: Secrets never reach
 // the disk in clear, even from an encrypted snapshot, and a tampered spool is detected.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { readSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,8 @@ export interface SpoolRef {
 const TAG = 16;
 
 export class Spool {
-  private readonly key = randomBytes(32);
+  // A KeyObject, made once: given raw bytes, every cipher would import the key again.
+  private readonly key = createSecretKey(randomBytes(32));
   private end = 0;
   private seq = 0;
 
@@ -46,13 +48,17 @@ export class Spool {
     const sealed = Buffer.concat([cipher.update(data), cipher.final(), cipher.getAuthTag()]);
     const ref = { offset: this.end, length: sealed.length, seq };
     this.end += sealed.length;
-    await this.fh.write(sealed, 0, sealed.length, ref.offset);
+    // Synchronous I/O on purpose: entries are small and the file is in the page cache, where
+    // a trip through the thread pool per entry costs more than the write itself.
+    writeSync(this.fh.fd, sealed, 0, sealed.length, ref.offset);
     return ref;
   }
 
   async read(ref: SpoolRef): Promise<Buffer> {
-    const buf = Buffer.alloc(ref.length);
-    await this.fh.read(buf, 0, ref.length, ref.offset);
+    const buf = Buffer.allocUnsafe(ref.length);
+    const got = readSync(this.fh.fd, buf, 0, ref.length, ref.offset);
+    if (got !== ref.length)
+      throw new Error(`restore spool: short read (${got} of ${ref.length} bytes)`);
     const decipher = createDecipheriv('aes-256-gcm', this.key, this.nonce(ref.seq));
     decipher.setAuthTag(buf.subarray(ref.length - TAG));
     return Buffer.concat([decipher.update(buf.subarray(0, ref.length - TAG)), decipher.final()]);

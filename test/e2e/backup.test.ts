@@ -1,6 +1,8 @@
 // `kubectl snapshot backup` end to end: the real CLI process against the real control plane,
 // writing to a real directory and to MinIO; archives are read back with our own reader.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { userKubeconfig } from '../cluster/harness.js';
@@ -350,6 +352,28 @@ describe('selection flags', () => {
     expect(s.objects.has(clusterPath('namespaces', a))).toBe(true);
     expect(s.objects.has(clusterPath('namespaces', b))).toBe(true);
     expect(inNamespace(s, 'kube-system')).toEqual([]);
+  });
+
+  it('completes, without a stack trace, when the reader of its output has gone away', async () => {
+    const name = uniqueName('piped');
+    const { kubeconfig } = cluster();
+    const root = join(import.meta.dirname, '..', '..');
+    const child = spawn(
+      join(root, 'bin', 'kubectl-snapshot'),
+      ['backup', name, '-n', a, '-o', 'json', ...storage.args],
+      { env: { ...process.env, ...storage.env, KUBECONFIG: kubeconfig } },
+    );
+    // As `kubectl snapshot backup … | head -0` would: the pipe is closed before any output.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(code).toBe(0);
+    const listed = await storage.cli(['list', '-o', 'json']);
+    expect(listed.stdout).toContain(`"${name}"`);
   });
 
   it('-A takes every namespace, and --exclude-namespace leaves one out entirely', async () => {

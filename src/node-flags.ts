@@ -1,0 +1,6 @@
+// V8 flags every entry point runs with: the development launcher (bin/kubectl-snapshot) and
+// the single executable (its SEA config's execArgv). A backup or restore allocates hundreds of
+// megabytes of short-lived JSON while its live heap stays near 30 MiB; V8's default young
+// generation (up to 3 × 16 MiB semi-spaces) and lazy old-space growth let the RSS drift far
+// above that. Measured on the 50,000-object benchmark, see docs/performance.md.
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
