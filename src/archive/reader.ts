@@ -80,7 +80,10 @@ export async function readArchive(
     }
   })();
   try {
-    await Promise.all([pipeline(input, hasher, createGunzip({ chunkSize: GUNZIP_CHUNK }), extract), consume]);
+    await Promise.all([
+      pipeline(input, hasher, createGunzip({ chunkSize: GUNZIP_CHUNK }), extract),
+      consume,
+    ]);
   } catch (err) {
     input.destroy();
     extract.destroy();
