@@ -94,6 +94,22 @@ async function measureProcess(
   return { seconds, peakRssMiB: peak / 1024, stdout };
 }
 
+/**
+ * Deletes namespaces and waits until they are gone: every create measurement then starts from
+ * the same cluster (creates get slower as etcd fills, which would favour whatever runs first).
+ */
+async function dropNamespaces(client: KubeClient, names: string[]): Promise<void> {
+  await Promise.all(
+    names.map((n) => client.request('DELETE', `/api/v1/namespaces/${n}`).catch(() => {})),
+  );
+  for (let i = 0; i < 1800; i++) {
+    const left = await Promise.all(names.map((n) => client.getOptional(`/api/v1/namespaces/${n}`)));
+    if (left.every((x) => x === undefined)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`namespaces ${names.join(', ')} still exist after 30 minutes`);
+}
+
 async function main(): Promise<void> {
   console.error(`bench: ${N} objects across ${M} namespaces, ${RUNS} runs each`);
   let veleroBins: VeleroBinaries | undefined;
@@ -245,6 +261,7 @@ async function main(): Promise<void> {
           seconds: Number(process.hrtime.bigint() - started) / 1e9,
           objects: count + plan.namespaces.length,
         });
+        await dropNamespaces(c, [...mapping(`raw${run}`).values()]);
 
         // kubectl create -f of the same manifests.
         if (KUBECTL) {
@@ -274,6 +291,7 @@ async function main(): Promise<void> {
             objects: items.length,
             peakRssMiB: k.peakRssMiB,
           });
+          await dropNamespaces(c, [...mapping(`kubectl${run}`).values()]);
         } else await snap.close();
       }
       {
@@ -300,6 +318,7 @@ async function main(): Promise<void> {
           objects: (r2.totals['exists-identical'] ?? 0) + (r2.totals['exists-differs'] ?? 0),
           peakRssMiB: again.peakRssMiB,
         });
+        await dropNamespaces(client, [...mapping(`r${run}`).values()]);
       }
     }
 
