@@ -110,6 +110,23 @@ async function dropNamespaces(client: KubeClient, names: string[]): Promise<void
   throw new Error(`namespaces ${names.join(', ')} still exist after 30 minutes`);
 }
 
+/** Waits until the Deployment controller has made a ReplicaSet for each Deployment. */
+async function replicaSetsSettled(
+  client: KubeClient,
+  namespaces: string[],
+  deployments: number,
+): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    let rs = 0;
+    for (const ns of namespaces) {
+      for await (const page of client.listPages(`/apis/apps/v1/namespaces/${ns}/replicasets`))
+        rs += page.length;
+    }
+    if (rs >= deployments) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function main(): Promise<void> {
   console.error(`bench: ${N} objects across ${M} namespaces, ${RUNS} runs each`);
   let veleroBins: VeleroBinaries | undefined;
@@ -137,15 +154,7 @@ async function main(): Promise<void> {
     // The Deployment controller adds a ReplicaSet per Deployment; let it finish, so every
     // listing run sees the same objects.
     const deployments = generated.filter((g) => g.object.kind === 'Deployment').length;
-    for (let i = 0; i < 600; i++) {
-      let rs = 0;
-      for (const ns of namespaces) {
-        for await (const page of client.listPages(`/apis/apps/v1/namespaces/${ns}/replicasets`))
-          rs += page.length;
-      }
-      if (rs >= deployments) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await replicaSetsSettled(client, namespaces, deployments);
     console.error(
       `  populated ${generated.length} objects in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
     );
@@ -307,6 +316,9 @@ async function main(): Promise<void> {
           objects: report.totals.created ?? 0,
           peakRssMiB: m.peakRssMiB,
         });
+        // Measured on a settled cluster, as when a user runs it again later: not while the
+        // Deployment controller is still making ReplicaSets for the restored Deployments.
+        await replicaSetsSettled(client, [...mapping(`r${run}`).values()], deployments);
         const again = await measureProcess(
           launcher,
           ['restore', name, '--storage', store, ...mapFlags, '-o', 'json'],

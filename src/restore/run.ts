@@ -2,7 +2,7 @@
 // existing object; per-object failures are results, not exceptions.
 
 import { createHash } from 'node:crypto';
-import { LIST_PAGE_SIZE } from '../backup/run.js';
+import { LIST_CONCURRENCY, LIST_PAGE_SIZE } from '../backup/run.js';
 import { readManifest } from '../catalog/catalog.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
@@ -122,7 +122,8 @@ function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
   return conds.some((c) => c.type === type && c.status === 'True');
 }
 
-const LOOKUP_LISTS = 4;
+/** Lookup lists in flight, as many as a backup's lists. */
+const LOOKUP_LISTS = LIST_CONCURRENCY;
 
 /** Appends a stable JSON form of `v` (object keys sorted) to `out`. */
 function canonicalJson(v: unknown, out: string[]): void {
@@ -166,6 +167,11 @@ class Existing {
   private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly client: KubeClient) {}
+
+  /** Queues the list `lookup` will need for `p`'s collection, without waiting for it. */
+  prefetch(p: PlannedObject, wanted: Set<string>, apiVersion: string): void {
+    this.lookup(p, wanted, apiVersion).catch(() => {}); // the create that awaits it reports it
+  }
 
   /** The existing object's digest, null if absent, or undefined when the list was not allowed. */
   async lookup(
@@ -277,6 +283,12 @@ export async function runRestore(
   const progress = () => opts.onProgress?.(done, all.length);
   /** Namespaces that do not exist (dry run: were not created), so objects in them cannot be validated. */
   const absentNamespaces = new Set<string>();
+  /**
+   * Namespaces this restore created: nothing of ours can exist in them yet, so their objects
+   * are created without listing first. What controllers add to a new namespace (the default
+   * ServiceAccount, kube-root-ca.crt) answers the create with AlreadyExists and is compared.
+   */
+  const createdNamespaces = new Set<string>();
 
   const createOne = async (p: PlannedObject): Promise<ObjectResult> => {
     try {
@@ -288,11 +300,14 @@ export async function runRestore(
           `namespace ${p.namespace} does not exist yet, so the server cannot validate objects in it`,
         );
       }
-      const found = await existing.lookup(
-        p,
-        wantedNames.get(`${p.resource}/${p.namespace ?? ''}`) ?? new Set(),
-        apiVersionOf(p.type),
-      );
+      const found =
+        p.namespace !== undefined && createdNamespaces.has(p.namespace)
+          ? null
+          : await existing.lookup(
+              p,
+              wantedNames.get(`${p.resource}/${p.namespace ?? ''}`) ?? new Set(),
+              apiVersionOf(p.type),
+            );
       if (found) return compare(client, p, found, opts.withDiff === true);
       if (opts.compareOnly) return result(p, 'would-create');
       try {
@@ -328,8 +343,19 @@ export async function runRestore(
   if (!dryRun) await waitForCrds(client, plan, crdResults);
 
   // 2. Namespaces: wait out a Terminating one, then create it.
-  for (const ns of plan.namespaces) {
-    results.push(await ensureNamespace(client, ns, dryRun, createOne, absentNamespaces));
+  const nsResults = await mapLimit(plan.namespaces, concurrency, async (ns) => {
+    const r = await ensureNamespace(client, ns, dryRun, createOne, absentNamespaces);
+    if (r.outcome === 'created') createdNamespaces.add(ns.name);
+    return r;
+  });
+  results.push(...nsResults);
+
+  // Start every lookup now, in tier order, rather than when its tier comes: a later tier's
+  // lists then run while an earlier tier's objects are created or compared.
+  for (const p of plan.tiers.flat()) {
+    if (p.namespace !== undefined && createdNamespaces.has(p.namespace)) continue;
+    const key = `${p.resource}/${p.namespace ?? ''}`;
+    existing.prefetch(p, wantedNames.get(key) ?? new Set(), apiVersionOf(p.type));
   }
 
   // 3. Everything else, tier by tier.

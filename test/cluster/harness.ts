@@ -461,6 +461,13 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       String(kcmPort),
       '--cert-dir',
       join(dir, 'kcm-certs'),
+      // Each controller's client defaults to 20 requests/s: 500 Deployments then take a minute
+      // to get their ReplicaSets, and tests and benchmarks wait for the control plane, not for
+      // the code under test.
+      '--kube-api-qps',
+      '200',
+      '--kube-api-burst',
+      '400',
     ]);
     // The default ServiceAccount appearing proves the controllers are really running.
     const kubectl = join(binDir, 'kubectl');
