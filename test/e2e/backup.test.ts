@@ -27,7 +27,7 @@ import {
   statefulSet,
   waitEstablished,
 } from './fixtures.js';
-import { api, cluster, objects, uniqueName, until } from './helpers.js';
+import { api, cli, cluster, objects, uniqueName, until } from './helpers.js';
 import {
   clusterPath,
   directoryStorage,
@@ -352,6 +352,15 @@ describe('selection flags', () => {
     expect(s.objects.has(clusterPath('namespaces', a))).toBe(true);
     expect(s.objects.has(clusterPath('namespaces', b))).toBe(true);
     expect(inNamespace(s, 'kube-system')).toEqual([]);
+  });
+
+  it('keeps the last value of a single-valued flag given twice, as kubectl does', async () => {
+    const first = directoryStorage();
+    const name = uniqueName('last');
+    const r = await cli(['backup', name, '-n', a, ...first.args, ...storage.args], storage.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await storage.cli(['list', '-o', 'json'])).stdout).toContain(`"${name}"`);
+    expect(await first.allKeys()).toEqual([]);
   });
 
   it('completes, without a stack trace, when the reader of its output has gone away', async () => {

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
 import type { KubeObject } from '../../src/core/types.js';
 import {
   applyNamespaceMapping,
@@ -19,18 +18,9 @@ import {
   saSubject,
   secret,
 } from './builders.js';
+import { userError } from './user-error.js';
 
 const mapping = (pairs: Record<string, string>) => new Map(Object.entries(pairs));
-
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserError);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('parseNamespaceMappings', () => {
   it('parses OLD=NEW pairs', () => {

@@ -19,16 +19,7 @@ import {
   type S3Location,
   setDefaultLocation,
 } from '../../src/storage/locations.js';
-
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserError);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError');
-}
+import { userError } from './user-error.js';
 
 describe('parseLocationUrl', () => {
   it('reads a file:// URL as its directory, decoding percent-escapes', () => {
