@@ -155,6 +155,10 @@ function digest(v: unknown): string {
   return createHash('sha256').update(parts.join('')).digest('hex');
 }
 
+function collectionKey(p: PlannedObject): string {
+  return `${p.resource}/${p.namespace ?? ''}`;
+}
+
 /**
  * Which planned objects already exist: one LIST per type and namespace (cheaper than a failed
  * create per object). Only a digest of each existing object's normalised form is kept, so the
@@ -162,39 +166,62 @@ function digest(v: unknown): string {
  */
 class Existing {
   private readonly cache = new Map<string, Promise<Map<string, string> | null>>();
+  /** Names the restore wants, per collection: only their digests are kept. */
+  private readonly wanted = new Map<string, Set<string>>();
+  /**
+   * Namespaces this restore created: nothing of ours can exist in them yet, so their objects
+   * are created without listing first. What controllers add to a new namespace (the default
+   * ServiceAccount, kube-root-ca.crt) answers the create with AlreadyExists and is compared.
+   */
+  private readonly created = new Set<string>();
   /** Lists running at once: each holds a page of whole objects until it is digested. */
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly client: KubeClient) {}
+  constructor(
+    private readonly client: KubeClient,
+    planned: PlannedObject[],
+  ) {
+    for (const p of planned) {
+      const k = collectionKey(p);
+      const names = this.wanted.get(k) ?? new Set<string>();
+      names.add(p.name);
+      this.wanted.set(k, names);
+    }
+  }
+
+  /** Marks a namespace this restore has just created: it is known to hold none of ours. */
+  createdNamespace(ns: string): void {
+    this.created.add(ns);
+  }
 
   /** Queues the list `lookup` will need for `p`'s collection, without waiting for it. */
-  prefetch(p: PlannedObject, wanted: Set<string>, apiVersion: string): void {
-    this.lookup(p, wanted, apiVersion).catch(() => {}); // the create that awaits it reports it
+  prefetch(p: PlannedObject): void {
+    this.collection(p)?.catch(() => {}); // the create that awaits it reports it
   }
 
   /** The existing object's digest, null if absent, or undefined when the list was not allowed. */
-  async lookup(
-    p: PlannedObject,
-    wanted: Set<string>,
-    apiVersion: string,
-  ): Promise<string | null | undefined> {
-    const key = `${p.resource}/${p.namespace ?? ''}`;
-    let entry = this.cache.get(key);
-    if (!entry) {
-      // One list per collection even when many creates ask at once.
-      entry = this.list(p, wanted, apiVersion);
-      this.cache.set(key, entry);
-    }
+  async lookup(p: PlannedObject): Promise<string | null | undefined> {
+    const entry = this.collection(p);
+    if (!entry) return null;
     const map = await entry;
     return map === null ? undefined : (map.get(p.name) ?? null);
   }
 
-  private async list(
-    p: PlannedObject,
-    wanted: Set<string>,
-    apiVersion: string,
-  ): Promise<Map<string, string> | null> {
+  /** The (one, shared) list of `p`'s collection; undefined when it is known to be empty. */
+  private collection(p: PlannedObject): Promise<Map<string, string> | null> | undefined {
+    if (p.namespace !== undefined && this.created.has(p.namespace)) return undefined;
+    const key = collectionKey(p);
+    let entry = this.cache.get(key);
+    if (!entry) {
+      entry = this.list(p, this.wanted.get(key) ?? new Set());
+      this.cache.set(key, entry);
+    }
+    return entry;
+  }
+
+  private async list(p: PlannedObject, wanted: Set<string>): Promise<Map<string, string> | null> {
+    const apiVersion = apiVersionOf(p.type);
     if (this.running >= LOOKUP_LISTS) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     try {
@@ -271,24 +298,11 @@ export async function runRestore(
   }
   const dryRun = opts.dryRun === 'server' || opts.compareOnly === true;
   const concurrency = opts.concurrency ?? 16;
-  const existing = new Existing(client);
-  const wantedNames = new Map<string, Set<string>>();
-  for (const p of all) {
-    const k = `${p.resource}/${p.namespace ?? ''}`;
-    const s = wantedNames.get(k) ?? new Set<string>();
-    s.add(p.name);
-    wantedNames.set(k, s);
-  }
+  const existing = new Existing(client, all);
   let done = 0;
   const progress = () => opts.onProgress?.(done, all.length);
   /** Namespaces that do not exist (dry run: were not created), so objects in them cannot be validated. */
   const absentNamespaces = new Set<string>();
-  /**
-   * Namespaces this restore created: nothing of ours can exist in them yet, so their objects
-   * are created without listing first. What controllers add to a new namespace (the default
-   * ServiceAccount, kube-root-ca.crt) answers the create with AlreadyExists and is compared.
-   */
-  const createdNamespaces = new Set<string>();
 
   const createOne = async (p: PlannedObject): Promise<ObjectResult> => {
     try {
@@ -300,14 +314,7 @@ export async function runRestore(
           `namespace ${p.namespace} does not exist yet, so the server cannot validate objects in it`,
         );
       }
-      const found =
-        p.namespace !== undefined && createdNamespaces.has(p.namespace)
-          ? null
-          : await existing.lookup(
-              p,
-              wantedNames.get(`${p.resource}/${p.namespace ?? ''}`) ?? new Set(),
-              apiVersionOf(p.type),
-            );
+      const found = await existing.lookup(p);
       if (found) return compare(client, p, found, opts.withDiff === true);
       if (opts.compareOnly) return result(p, 'would-create');
       try {
@@ -345,18 +352,14 @@ export async function runRestore(
   // 2. Namespaces: wait out a Terminating one, then create it.
   const nsResults = await mapLimit(plan.namespaces, concurrency, async (ns) => {
     const r = await ensureNamespace(client, ns, dryRun, createOne, absentNamespaces);
-    if (r.outcome === 'created') createdNamespaces.add(ns.name);
+    if (r.outcome === 'created') existing.createdNamespace(ns.name);
     return r;
   });
   results.push(...nsResults);
 
   // Start every lookup now, in tier order, rather than when its tier comes: a later tier's
   // lists then run while an earlier tier's objects are created or compared.
-  for (const p of plan.tiers.flat()) {
-    if (p.namespace !== undefined && createdNamespaces.has(p.namespace)) continue;
-    const key = `${p.resource}/${p.namespace ?? ''}`;
-    existing.prefetch(p, wantedNames.get(key) ?? new Set(), apiVersionOf(p.type));
-  }
+  for (const p of plan.tiers.flat()) existing.prefetch(p);
 
   // 3. Everything else, tier by tier.
   for (const tier of plan.tiers) results.push(...(await mapLimit(tier, concurrency, createOne)));
