@@ -97,6 +97,43 @@ function relatedToNamespaces(
   }
 }
 
+type Prepare = (full: KubeObject) => KubeObject;
+
+/** Sanitises and maps a private copy of an object (parsed from the spool, or cloned). */
+function preparer(opts: RestoreOptions, pvNames: Set<string>): Prepare {
+  return (full) =>
+    applyNamespaceMappingInPlace(
+      sanitizeInPlace(full, {
+        preserveNodePorts: opts.preserveNodePorts,
+        volumeRestored: (pv) => pvNames.has(pv),
+      }),
+      opts.mapping,
+    );
+}
+
+/**
+ * A planned object. Built outside planRestore on purpose: its materialize closure then keeps
+ * only the loader (or a cluster-scoped object), not the planner's sets of every object's key.
+ */
+function plannedObject(
+  a: ArchivedObject,
+  type: ResourceType,
+  mapping: ReadonlyMap<string, string>,
+  prepare: Prepare,
+): PlannedObject {
+  const mapped = (ns: string) => mapping.get(ns) ?? ns;
+  const load = a.load;
+  const whole = load ? undefined : a.object;
+  return {
+    resource: a.resource,
+    type,
+    kind: a.object.kind,
+    ...(a.namespace !== undefined ? { namespace: mapped(a.namespace) } : {}),
+    name: a.resource === NAMESPACES ? mapped(a.name) : a.name,
+    materialize: async () => prepare(load ? await load() : structuredClone(whole as KubeObject)),
+  };
+}
+
 export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): RestorePlan {
   const skipped: LeftOut[] = [];
   const leaveOut = (a: ArchivedObject, reason: string) =>
@@ -214,25 +251,17 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
     kept.filter((a) => a.resource === 'persistentvolumes').map((a) => a.name),
   );
 
-  // `full` is always a private copy: parsed from the spool, or cloned below.
-  const prepare = (full: KubeObject) =>
-    applyNamespaceMappingInPlace(
-      sanitizeInPlace(full, {
-        preserveNodePorts: opts.preserveNodePorts,
-        volumeRestored: (pv) => pvNames.has(pv),
-      }),
-      opts.mapping,
-    );
+  const prepare = preparer(opts, pvNames);
+  const types = new Map<string, ResourceType>();
   const planned = kept.map((a): PlannedObject => {
-    const mapped = (ns: string) => opts.mapping.get(ns) ?? ns;
-    return {
-      resource: a.resource,
-      type: typeOf(a),
-      kind: a.object.kind,
-      ...(a.namespace !== undefined ? { namespace: mapped(a.namespace) } : {}),
-      name: a.resource === NAMESPACES ? mapped(a.name) : a.name,
-      materialize: async () => prepare(a.load ? await a.load() : structuredClone(a.object)),
-    };
+    // One ResourceType per type, not per object.
+    const key = `${a.resource}|${a.object.apiVersion}|${a.object.kind}`;
+    let type = types.get(key);
+    if (!type) {
+      type = typeOf(a);
+      types.set(key, type);
+    }
+    return plannedObject(a, type, opts.mapping, prepare);
   });
 
   // Every selected namespace gets created if missing, from its backed-up object when the

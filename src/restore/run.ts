@@ -152,7 +152,7 @@ function canonicalJson(v: unknown, out: string[]): void {
 function digest(v: unknown): string {
   const parts: string[] = [];
   canonicalJson(v, parts);
-  return createHash('sha256').update(parts.join('')).digest('hex');
+  return createHash('sha256').update(parts.join('')).digest('base64');
 }
 
 function collectionKey(p: PlannedObject): string {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/core/types.js';
 import { parseApiVersion } from '../../src/core/types.js';
-import { type SkipContext, skipReason } from '../../src/restore/skip.js';
+import { planningView } from '../../src/restore/load.js';
+import { skipReason as reasonForWhole, type SkipContext } from '../../src/restore/skip.js';
 import {
   configMap,
   cronJob,
@@ -34,6 +35,17 @@ function restoreOf(...objects: KubeObject[]): SkipContext {
     objects.map((o) => key(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name)),
   );
   return { restoring: (apiVersion, kind, ns, name) => keys.has(key(apiVersion, kind, ns, name)) };
+}
+
+/**
+ * skipReason of an object as the planner sees it. A restore keeps only a planning view of
+ * each namespaced object, so every rule here must give the same answer on the view.
+ */
+function skipReason(obj: KubeObject, ctx: SkipContext): string | undefined {
+  const reason = reasonForWhole(obj, ctx);
+  if (obj.metadata.namespace !== undefined)
+    expect(reasonForWhole(planningView(obj), ctx), 'on the planning view').toBe(reason);
+  return reason;
 }
 
 const nothing = restoreOf();
