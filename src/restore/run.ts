@@ -197,7 +197,7 @@ class Existing {
 
   /** Queues the list `lookup` will need for `p`'s collection, without waiting for it. */
   prefetch(p: PlannedObject): void {
-    this.collection(p)?.catch(() => {}); // the create that awaits it reports it
+    this.collection(p);
   }
 
   /** The existing object's digest, null if absent, or undefined when the list was not allowed. */
@@ -215,6 +215,8 @@ class Existing {
     let entry = this.cache.get(key);
     if (!entry) {
       entry = this.list(p, this.wanted.get(key) ?? new Set());
+      // Handled once here, not per object: a failed list is reported by each create awaiting it.
+      entry.catch(() => {});
       this.cache.set(key, entry);
     }
     return entry;

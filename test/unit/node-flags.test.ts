@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,5 +14,13 @@ describe('node flags', () => {
     expect(exec).toBeDefined();
     const flags = (exec as string).split(' ').filter((w) => w.startsWith('--'));
     expect(flags).toEqual([...NODE_FLAGS]);
+  });
+
+  it("the project's Node accepts every flag (V8 flags can be renamed between releases)", () => {
+    const node = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'node');
+    const out = execFileSync(node, [...NODE_FLAGS, '-e', 'process.stdout.write("started")'], {
+      encoding: 'utf8',
+    });
+    expect(out).toBe('started'); // a flag it does not know exits 9: bad option
   });
 });
