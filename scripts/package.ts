@@ -497,7 +497,11 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
         execArgv: NODE_FLAGS,
       }),
     );
-    execFileSync(generator, ['--experimental-sea-config', seaConfig], { stdio: 'pipe' });
+    // The code cache records the V8 flags it was made under; the executable runs with
+    // NODE_FLAGS, and V8 rejects (with a warning on stderr) a cache made under other flags.
+    execFileSync(generator, [...NODE_FLAGS, '--experimental-sea-config', seaConfig], {
+      stdio: 'pipe',
+    });
 
     const outDir = join(dist, t.id);
     mkdirSync(outDir, { recursive: true });
