@@ -637,6 +637,9 @@ describe('a schedule in the cluster', () => {
         kubeConfig().getCurrentCluster()?.caData as string,
         'base64',
       ).toString();
+      // Scheduled snapshots are named to the second, and the run before this one may have
+      // been less than a second ago: the same name would (rightly) be refused as existing.
+      await new Promise((r) => setTimeout(r, 1100));
       const r = await runContainer(job, { inCluster: { token, ca, namespace: ins } });
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/Snapshot nightly-\d{8}-\d{6} completed/);
