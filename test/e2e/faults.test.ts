@@ -666,8 +666,10 @@ describe('objects and names at the limits round-trip', () => {
         ...storage,
       ]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(await listNames('v1', 'ConfigMap', target)).toEqual(
-        ['big', 'kube-root-ca.crt', longName].sort(),
+      // kube-root-ca.crt is the control plane's to publish, at its own pace: not compared.
+      const restoredNames = await listNames('v1', 'ConfigMap', target);
+      expect(restoredNames.filter((n) => n !== 'kube-root-ca.crt')).toEqual(
+        ['big', longName].sort(),
       );
       for (const original of [big, long]) {
         const name = (original.metadata as k8s.V1ObjectMeta).name as string;
