@@ -155,8 +155,19 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
   );
   checkMappingTargets(opts.mapping, selectedNs);
 
+  // One ResourceType per type, shared by its objects' plans.
+  const types = new Map<string, ResourceType>();
+  const typeFor = (a: ArchivedObject): ResourceType => {
+    const key = `${a.resource}|${a.object.apiVersion}|${a.object.kind}`;
+    let type = types.get(key);
+    if (!type) {
+      type = typeOf(a);
+      types.set(key, type);
+    }
+    return type;
+  };
   const typeMatches = (a: ArchivedObject) => {
-    const t = { ...typeOf(a) };
+    const t = typeFor(a);
     if (opts.excludeResources.some((p) => matchesResource(t, p))) return false;
     return (
       opts.includeResources.length === 0 || opts.includeResources.some((p) => matchesResource(t, p))
@@ -252,17 +263,7 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
   );
 
   const prepare = preparer(opts, pvNames);
-  const types = new Map<string, ResourceType>();
-  const planned = kept.map((a): PlannedObject => {
-    // One ResourceType per type, not per object.
-    const key = `${a.resource}|${a.object.apiVersion}|${a.object.kind}`;
-    let type = types.get(key);
-    if (!type) {
-      type = typeOf(a);
-      types.set(key, type);
-    }
-    return plannedObject(a, type, opts.mapping, prepare);
-  });
+  const planned = kept.map((a) => plannedObject(a, typeFor(a), opts.mapping, prepare));
 
   // Every selected namespace gets created if missing, from its backed-up object when the
   // snapshot has one (labels, annotations), else bare.
