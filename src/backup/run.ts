@@ -11,6 +11,7 @@ import { validateLabelSelector } from '../core/resources.js';
 import {
   apiVersionOf,
   type KubeObject,
+  NAMESPACE_TYPE,
   qualifiedResource,
   type ResourceCount,
   type ResourceType,
@@ -22,6 +23,7 @@ import {
 import { type EncryptionKey, encryptBuffer, encryptStream } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, type DiscoveredType, discover, objectPath } from '../kube/discovery.js';
+import { economizeHeapFor } from '../node-flags.js';
 import { archiveKey, lockKey, logKey, manifestKey } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/store.js';
 import {
@@ -173,6 +175,7 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       await orUploadFailure(writer.add(path, data));
       bytes += data.length;
       objects++;
+      economizeHeapFor(objects);
       const key = qualifiedResource(type);
       const c = counts.get(key) ?? {
         resource: key,
@@ -346,16 +349,9 @@ async function resolveNamespaces(
   sel: Selection,
   warn: (w: SnapshotWarning) => void,
 ): Promise<{ namespaces: string[]; namespaceObjects: KubeObject[] }> {
-  const nsType: ResourceType = {
-    group: '',
-    version: 'v1',
-    resource: 'namespaces',
-    kind: 'Namespace',
-    namespaced: false,
-  };
   if (sel.allNamespaces) {
     const objs: KubeObject[] = [];
-    for await (const page of client.listPages(collectionPath(nsType))) objs.push(...page);
+    for await (const page of client.listPages(collectionPath(NAMESPACE_TYPE))) objs.push(...page);
     const keep = objs.filter((o) => !sel.excludeNamespaces.includes(o.metadata.name));
     return { namespaces: keep.map((o) => o.metadata.name).sort(), namespaceObjects: keep };
   }
@@ -363,7 +359,7 @@ async function resolveNamespaces(
   const namespaceObjects: KubeObject[] = [];
   for (const ns of namespaces) {
     try {
-      const obj = await client.getOptional(objectPath(nsType, ns));
+      const obj = await client.getOptional(objectPath(NAMESPACE_TYPE, ns));
       if (!obj)
         throw new UserError(
           `namespace "${ns}" not found`,

@@ -47,6 +47,14 @@ export interface ResourceType {
   namespaced: boolean;
 }
 
+export const NAMESPACE_TYPE: Readonly<ResourceType> = {
+  group: '',
+  version: 'v1',
+  resource: 'namespaces',
+  kind: 'Namespace',
+  namespaced: false,
+};
+
 /** `deployments.apps`, or `configmaps` for the core group: the name users type and archives use. */
 export function qualifiedResource(t: Pick<ResourceType, 'group' | 'resource'>): string {
   return t.group ? `${t.resource}.${t.group}` : t.resource;

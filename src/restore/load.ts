@@ -7,6 +7,7 @@ import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import type { KubeObject, SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import type { ObjectStore } from '../storage/store.js';
+import { wantedDigest } from './digest.js';
 import { Spool } from './spool.js';
 
 /** One object of a snapshot, with where the archive says it belongs. */
@@ -22,6 +23,20 @@ export interface ArchivedObject {
    */
   object: KubeObject;
   load?: () => Promise<KubeObject>;
+  /** `wantedDigest` of the object, when the load was asked for it (see CompareHint). */
+  digest?: string;
+}
+
+/**
+ * Which objects a restore will likely compare with existing ones: those of source namespaces
+ * whose target namespace exists. Their digests are computed while the archive is read, when
+ * each object is parsed anyway, instead of reading, decrypting and parsing it from the spool
+ * again when it is found to exist.
+ */
+export interface CompareHint {
+  mapping: ReadonlyMap<string, string>;
+  /** Source namespaces (as named in the snapshot) whose target namespace exists. */
+  namespaces: ReadonlySet<string>;
 }
 
 /** Annotation values longer than this are left out of planning views (last-applied copies). */
@@ -37,7 +52,8 @@ const MAX_VIEW_ANNOTATION = 1024;
 export function planningView(o: KubeObject): KubeObject {
   const { name, namespace, labels, annotations, ownerReferences } = o.metadata;
   const meta: KubeObject['metadata'] = { name, namespace };
-  if (labels) meta.labels = labels;
+  // A copy: the loader may sanitise the object after taking its view (Job UID labels).
+  if (labels) meta.labels = { ...labels };
   if (ownerReferences) meta.ownerReferences = ownerReferences;
   if (annotations) {
     const small = Object.entries(annotations).filter(([, v]) => v.length <= MAX_VIEW_ANNOTATION);
@@ -81,6 +97,7 @@ export async function loadArchive(
   store: ObjectStore,
   manifest: SnapshotManifest,
   key?: DecryptionKey,
+  hint?: CompareHint,
 ): Promise<LoadedArchive> {
   const out: ArchivedObject[] = [];
   const spool = await Spool.create();
@@ -110,10 +127,15 @@ export async function loadArchive(
         return;
       }
       const ref = await spool.append(data);
+      const view = planningView(object);
       out.push({
         ...loc,
-        object: planningView(object),
+        object: view,
         load: async () => parseEntry(manifest, name, await spool.read(ref)),
+        // After the view: the digest changes the object in place.
+        ...(hint?.namespaces.has(loc.namespace)
+          ? { digest: wantedDigest(object, hint.mapping) }
+          : {}),
       });
     });
     await archive.checkIntegrity();

@@ -5,6 +5,7 @@ import { matchesSelector, type Requirement } from '../core/selectors.js';
 import {
   type ClusterResourcesMode,
   type KubeObject,
+  NAMESPACE_TYPE,
   parseApiVersion,
   type ResourceType,
 } from '../core/types.js';
@@ -37,6 +38,8 @@ export interface PlannedObject {
    * of 50,000 objects does not hold them all in memory.
    */
   materialize(): Promise<KubeObject>;
+  /** The digest of `normalizeInPlace(materialize())`, when the load computed it. */
+  digest?: string;
 }
 
 export interface LeftOut {
@@ -131,6 +134,7 @@ function plannedObject(
     ...(a.namespace !== undefined ? { namespace: mapped(a.namespace) } : {}),
     name: a.resource === NAMESPACES ? mapped(a.name) : a.name,
     materialize: async () => prepare(load ? await load() : structuredClone(whole as KubeObject)),
+    ...(a.digest !== undefined ? { digest: a.digest } : {}),
   };
 }
 
@@ -273,13 +277,7 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
     if (!nsPlanned.some((p) => p.name === target)) {
       nsPlanned.push({
         resource: NAMESPACES,
-        type: {
-          group: '',
-          version: 'v1',
-          resource: NAMESPACES,
-          kind: 'Namespace',
-          namespaced: false,
-        },
+        type: NAMESPACE_TYPE,
         kind: 'Namespace',
         name: target,
         materialize: async () => ({

@@ -1,16 +1,22 @@
 // The restore runner: executes a plan against the cluster. It never modifies or deletes an
 // existing object; per-object failures are results, not exceptions.
 
-import { createHash } from 'node:crypto';
 import { LIST_CONCURRENCY, LIST_PAGE_SIZE } from '../backup/run.js';
 import { readManifest } from '../catalog/catalog.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
-import { apiVersionOf, type KubeObject, type SnapshotManifest } from '../core/types.js';
+import {
+  apiVersionOf,
+  type KubeObject,
+  NAMESPACE_TYPE,
+  type SnapshotManifest,
+} from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
+import { economizeHeapFor } from '../node-flags.js';
 import type { ObjectStore } from '../storage/store.js';
+import { digest } from './digest.js';
 import { type ArchivedObject, loadArchive } from './load.js';
 import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
 import {
@@ -64,15 +70,47 @@ export interface LoadedSnapshot {
   close(): Promise<void>;
 }
 
-/** Reads snapshot.json and the whole archive, verifying it, before anything touches a cluster. */
+/**
+ * Reads snapshot.json and the whole archive, verifying it, before anything changes the
+ * cluster. Given the cluster and the restore's options, it first reads which target
+ * namespaces exist, so the objects likely to exist already are prepared for comparing while
+ * the archive is read.
+ */
 export async function loadSnapshot(
   store: ObjectStore,
   name: string,
   key?: DecryptionKey,
+  target?: { client: KubeClient; options: RestoreOptions },
 ): Promise<LoadedSnapshot> {
   const manifest = await readManifest(store, name);
-  const { objects, close } = await loadArchive(store, manifest, key);
+  economizeHeapFor(manifest.totalObjects);
+  const hint = target && {
+    mapping: target.options.mapping,
+    namespaces: await existingTargets(target.client, manifest, target.options),
+  };
+  const { objects, close } = await loadArchive(store, manifest, key, hint);
   return { manifest, objects, close };
+}
+
+/** The snapshot's selected namespaces whose target namespace exists (unreadable ones: not). */
+async function existingTargets(
+  client: KubeClient,
+  manifest: SnapshotManifest,
+  opts: RestoreOptions,
+): Promise<Set<string>> {
+  const wanted = new Set(opts.namespaces);
+  const sources = manifest.namespaces.filter((ns) => wanted.size === 0 || wanted.has(ns));
+  const found = await mapLimit(sources, 16, async (ns) => {
+    const target = opts.mapping.get(ns) ?? ns;
+    try {
+      return (await client.getOptional(objectPath(NAMESPACE_TYPE, target))) ? ns : undefined;
+    } catch (err) {
+      // Only a hint: a namespace we may not read is compared the slower way.
+      if (err instanceof ApiError) return undefined;
+      throw err;
+    }
+  });
+  return new Set(found.filter((ns): ns is string => ns !== undefined));
 }
 
 function tally(results: ObjectResult[]): Record<Outcome, number> {
@@ -124,36 +162,6 @@ function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
 
 /** Lookup lists in flight, as many as a backup's lists. */
 const LOOKUP_LISTS = LIST_CONCURRENCY;
-
-/** Appends a stable JSON form of `v` (object keys sorted) to `out`. */
-function canonicalJson(v: unknown, out: string[]): void {
-  if (Array.isArray(v)) {
-    out.push('[');
-    v.forEach((x, i) => {
-      if (i) out.push(',');
-      canonicalJson(x ?? null, out);
-    });
-    out.push(']');
-  } else if (v && typeof v === 'object') {
-    out.push('{');
-    let first = true;
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x === undefined) continue;
-      out.push(first ? '' : ',', JSON.stringify(k), ':');
-      first = false;
-      canonicalJson(x, out);
-    }
-    out.push('}');
-  } else out.push(JSON.stringify(v) ?? 'null');
-}
-
-/** A hash of the stable JSON form of a normalised object. */
-function digest(v: unknown): string {
-  const parts: string[] = [];
-  canonicalJson(v, parts);
-  return createHash('sha256').update(parts.join('')).digest('base64');
-}
 
 function collectionKey(p: PlannedObject): string {
   return `${p.resource}/${p.namespace ?? ''}`;
@@ -265,9 +273,11 @@ async function compare(
   existing: string | KubeObject,
   withDiff: boolean,
 ): Promise<ObjectResult> {
+  if (typeof existing === 'string' && p.digest === existing) return result(p, 'exists-identical');
   const wanted = await p.materialize();
   const a = normalizeInPlace(wanted);
-  if (typeof existing === 'string' && digest(a) === existing) return result(p, 'exists-identical');
+  if (typeof existing === 'string' && p.digest === undefined && digest(a) === existing)
+    return result(p, 'exists-identical');
   const current =
     typeof existing === 'string'
       ? await client.getOptional(objectPath(p.type, p.name, p.namespace))

@@ -1,7 +1,13 @@
 // Small builders for Kubernetes objects in unit tests: each makes the minimal object as a
 // client would write it; `served()` adds what the API server adds when it stores one.
 
-import type { KubeObject, ObjectMeta, OwnerReference } from '../../src/core/types.js';
+import {
+  type KubeObject,
+  type ObjectMeta,
+  type OwnerReference,
+  qualifiedResource,
+} from '../../src/core/types.js';
+import type { ArchivedObject } from '../../src/restore/load.js';
 
 type Fields = Record<string, unknown>;
 type Meta = Partial<ObjectMeta>;
@@ -389,4 +395,38 @@ export function lease(name: string, namespace: string): KubeObject {
   return kubeObject('coordination.k8s.io/v1', 'Lease', name, namespace, {
     spec: { holderIdentity: name, leaseDurationSeconds: 40 },
   });
+}
+
+const RESOURCES: Record<string, { group: string; resource: string }> = {
+  Deployment: { group: 'apps', resource: 'deployments' },
+  ReplicaSet: { group: 'apps', resource: 'replicasets' },
+  ConfigMap: { group: '', resource: 'configmaps' },
+  Secret: { group: '', resource: 'secrets' },
+  Service: { group: '', resource: 'services' },
+  Job: { group: 'batch', resource: 'jobs' },
+  RoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'rolebindings' },
+  ServiceAccount: { group: '', resource: 'serviceaccounts' },
+  Namespace: { group: '', resource: 'namespaces' },
+  PersistentVolume: { group: '', resource: 'persistentvolumes' },
+  PersistentVolumeClaim: { group: '', resource: 'persistentvolumeclaims' },
+  ClusterRoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+  ClusterRole: { group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+  CustomResourceDefinition: {
+    group: 'apiextensions.k8s.io',
+    resource: 'customresourcedefinitions',
+  },
+  Widget: { group: 'example.com', resource: 'widgets' },
+};
+
+/** What the archive holds for an object: its entry location and the object as served. */
+export function archived(obj: KubeObject): ArchivedObject {
+  const r = RESOURCES[obj.kind];
+  if (!r) throw new Error(`no resource for ${obj.kind}`);
+  const o = served(obj);
+  return {
+    resource: qualifiedResource(r),
+    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+    name: o.metadata.name,
+    object: o,
+  };
 }

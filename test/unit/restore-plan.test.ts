@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseSelector } from '../../src/core/selectors.js';
-import { type KubeObject, qualifiedResource } from '../../src/core/types.js';
-import { type ArchivedObject, planningView } from '../../src/restore/load.js';
+import type { KubeObject } from '../../src/core/types.js';
+import { planningView } from '../../src/restore/load.js';
 import { planRestore, type RestoreOptions } from '../../src/restore/plan.js';
 import {
+  archived,
   clusterRoleBinding,
   configMap,
   deployment,
@@ -19,37 +20,6 @@ import {
   serviceAccount,
   withLabels,
 } from './builders.js';
-
-const RESOURCES: Record<string, { group: string; resource: string }> = {
-  Deployment: { group: 'apps', resource: 'deployments' },
-  ReplicaSet: { group: 'apps', resource: 'replicasets' },
-  ConfigMap: { group: '', resource: 'configmaps' },
-  Secret: { group: '', resource: 'secrets' },
-  ServiceAccount: { group: '', resource: 'serviceaccounts' },
-  Namespace: { group: '', resource: 'namespaces' },
-  PersistentVolume: { group: '', resource: 'persistentvolumes' },
-  PersistentVolumeClaim: { group: '', resource: 'persistentvolumeclaims' },
-  ClusterRoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
-  ClusterRole: { group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
-  CustomResourceDefinition: {
-    group: 'apiextensions.k8s.io',
-    resource: 'customresourcedefinitions',
-  },
-  Widget: { group: 'example.com', resource: 'widgets' },
-};
-
-/** What the archive holds for an object: its entry location and the object as served. */
-function archived(obj: KubeObject): ArchivedObject {
-  const r = RESOURCES[obj.kind];
-  if (!r) throw new Error(`no resource for ${obj.kind}`);
-  const o = served(obj);
-  return {
-    resource: qualifiedResource(r),
-    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
-    name: o.metadata.name,
-    object: o,
-  };
-}
 
 const defaults: RestoreOptions = {
   namespaces: [],

@@ -152,9 +152,14 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
       const opts = await optionsFrom(a);
       const store = await openStorage(a, io.env);
       const { loadSnapshot, runRestore } = await import('../../restore/run.js');
-      // Read and verify the whole archive before the cluster is touched.
-      const snap = await loadSnapshot(store, a.name, await decryptionKeyFrom(a, io.env));
       const client = opts.dryRun === 'client' ? undefined : await connectKube(a, opts.concurrency);
+      // Read and verify the whole archive before the cluster is changed.
+      const snap = await loadSnapshot(
+        store,
+        a.name,
+        await decryptionKeyFrom(a, io.env),
+        client && { client, options: opts },
+      );
       const progress = Progress.for(io.stderr, a.progress === false);
       const report = await runRestore(client, snap, {
         ...opts,
@@ -190,8 +195,11 @@ export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
       const opts = await optionsFrom(a);
       const store = await openStorage(a, io.env);
       const { loadSnapshot, runRestore } = await import('../../restore/run.js');
-      const snap = await loadSnapshot(store, a.name, await decryptionKeyFrom(a, io.env));
       const client = await connectKube(a);
+      const snap = await loadSnapshot(store, a.name, await decryptionKeyFrom(a, io.env), {
+        client,
+        options: opts,
+      });
       const report = await runRestore(client, snap, {
         ...opts,
         compareOnly: true,

@@ -1,0 +1,48 @@
+// Digests of objects in their compared form: how the skip path tells "identical" without
+// keeping whole objects. Pure: no I/O.
+
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../core/types.js';
+import { applyNamespaceMappingInPlace } from './mapping.js';
+import { normalizeInPlace } from './normalize.js';
+
+/** Appends a stable JSON form of `v` (object keys sorted) to `out`. */
+function canonicalJson(v: unknown, out: string[]): void {
+  if (Array.isArray(v)) {
+    out.push('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i) out.push(',');
+      canonicalJson(v[i] ?? null, out);
+    }
+    out.push(']');
+  } else if (v && typeof v === 'object') {
+    out.push('{');
+    let first = true;
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined) continue;
+      out.push(first ? '' : ',', JSON.stringify(k), ':');
+      first = false;
+      canonicalJson(x, out);
+    }
+    out.push('}');
+  } else out.push(JSON.stringify(v) ?? 'null');
+}
+
+/** A hash of the stable JSON form of a value (for objects: normalised ones). */
+export function digest(v: unknown): string {
+  const parts: string[] = [];
+  canonicalJson(v, parts);
+  return createHash('sha256').update(parts.join('')).digest('base64');
+}
+
+/**
+ * The digest a restore compares an existing object against, computed from the archived
+ * object (which it changes: pass a copy you own). Equal to the digest of
+ * `normalizeInPlace(materialize())` whatever the restore's node-port and volume options,
+ * since the compared form leaves node ports and a claim's volume out either way.
+ */
+export function wantedDigest(archived: KubeObject, mapping: ReadonlyMap<string, string>): string {
+  // normalizeInPlace sanitises first; mapping reads nothing that sanitising removes.
+  return digest(normalizeInPlace(applyNamespaceMappingInPlace(archived, mapping)));
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../src/core/types.js';
+import { digest, wantedDigest } from '../../src/restore/digest.js';
+import { planningView } from '../../src/restore/load.js';
+import { normalizeInPlace } from '../../src/restore/normalize.js';
+import { planRestore, type RestoreOptions } from '../../src/restore/plan.js';
+import { LAST_APPLIED_ANNOTATION } from '../../src/restore/sanitize.js';
+import {
+  archived,
+  configMap,
+  job,
+  managedBy,
+  pvc,
+  roleBinding,
+  saSubject,
+  secret,
+  served,
+  service,
+  serviceAccount,
+  servicePort,
+  withAnnotations,
+} from './builders.js';
+
+const mapping = new Map([['shop', 'shop-copy']]);
+
+/** Objects on which sanitising, mapping or normalising each change something. */
+function snapshotObjects(): KubeObject[] {
+  return [
+    configMap('settings', 'shop', { mode: 'fast' }),
+    withAnnotations(
+      service('web', 'shop', { type: 'NodePort', ports: [servicePort(80, { nodePort: 30080 })] }),
+      { [LAST_APPLIED_ANNOTATION]: JSON.stringify({ spec: { ports: [{ nodePort: 30080 }] } }) },
+    ),
+    served(
+      service('api', 'shop', { type: 'NodePort', ports: [servicePort(81, { nodePort: 30081 })] }),
+      [
+        managedBy('kubectl', {
+          'f:spec': { 'f:ports': { 'k:{"port":81,"protocol":"TCP"}': { 'f:nodePort': {} } } },
+        }),
+      ],
+    ),
+    pvc('data', 'shop', { volumeName: 'pv-not-in-snapshot' }),
+    job('migrate', 'shop'),
+    serviceAccount('runner', 'shop', {
+      secrets: [{ name: 'runner-token-abcde' }, { name: 'keep' }],
+    }),
+    secret(
+      'runner-token-abcde',
+      'shop',
+      { token: 'dG9rZW4=' },
+      'kubernetes.io/service-account-token',
+      {
+        annotations: { 'kubernetes.io/service-account.name': 'runner' },
+      },
+    ),
+    roleBinding('runner-edit', 'shop', [saSubject('runner', 'shop')]),
+  ];
+}
+
+const options = (preserveNodePorts: boolean): RestoreOptions => ({
+  namespaces: [],
+  mapping,
+  includeResources: [],
+  excludeResources: [],
+  includeClusterResources: 'false',
+  preserveNodePorts,
+});
+
+describe('wantedDigest', () => {
+  for (const preserveNodePorts of [false, true]) {
+    it(`equals the digest of what the restore sends, compared (preserve node ports: ${preserveNodePorts})`, async () => {
+      const objects = snapshotObjects();
+      const plan = planRestore(objects.map(archived), options(preserveNodePorts));
+      const planned = plan.tiers.flat();
+      expect(planned.length).toBe(objects.length);
+      for (const p of planned) {
+        const source = objects.find((o) => o.kind === p.kind && o.metadata.name === p.name);
+        const sent = digest(normalizeInPlace(await p.materialize()));
+        expect(wantedDigest(structuredClone(source as KubeObject), mapping), p.name).toBe(sent);
+      }
+    });
+  }
+
+  it('differs when a value the user chose differs', () => {
+    const a = wantedDigest(configMap('settings', 'shop', { mode: 'fast' }), mapping);
+    const b = wantedDigest(configMap('settings', 'shop', { mode: 'safe' }), mapping);
+    expect(a).not.toBe(b);
+  });
+
+  it('does not depend on the order of keys', () => {
+    const a = configMap('settings', 'shop', { one: '1', two: '2' });
+    const b = configMap('settings', 'shop', { two: '2', one: '1' });
+    expect(wantedDigest(a, mapping)).toBe(wantedDigest(b, mapping));
+  });
+
+  it('leaves a planning view taken before it unchanged (Job UID labels)', () => {
+    const o = job('migrate', 'shop');
+    const view = planningView(o);
+    const labels = structuredClone(view.metadata.labels);
+    wantedDigest(o, mapping);
+    expect(o.metadata.labels?.['controller-uid']).toBeUndefined(); // the object was sanitised
+    expect(view.metadata.labels).toEqual(labels);
+  });
+});
