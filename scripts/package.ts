@@ -37,6 +37,7 @@ import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { pack as tarPack } from 'tar-stream';
 import { NODE_FLAGS } from '../src/node-flags.js';
+import { DIGEST_WORKER_ASSET } from '../src/restore/digest-pool.js';
 import { readTemplate, renderKrewManifest } from './krew-manifest.js';
 import { adhocSign, removeSignature, verifyAdhocSignature } from './macho-sign.js';
 
@@ -236,6 +237,29 @@ async function bundle(
     .some((l) => !/^\s*(\*|\/\/|\/\*)/.test(l) && /(^|[^\w$.{])import\(/.test(l));
   if (realImport) throw new Error('the bundle has a real import(): SEA code cache cannot run it');
   return { file, meta: result.metafile };
+}
+
+/**
+ * The lookup worker (src/restore/digest-worker.ts) as one CommonJS file, embedded in the
+ * executable as an asset: a single executable has no files to start a worker from, so
+ * src/restore/digest-pool.ts starts it from the asset's text.
+ */
+async function bundleWorker(root: string, work: string): Promise<string> {
+  const file = join(work, DIGEST_WORKER_ASSET);
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['src/restore/digest-worker.ts'],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return file;
 }
 
 /**
@@ -444,6 +468,7 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
   // The laziness check reads esbuild's module wrappers, so it runs on an unminified twin
   // (same modules, same wrapping).
   const check = await bundle(root, work, false);
+  const workerFile = await bundleWorker(root, work);
   const bundleSize = statSync(bundleFile).size;
   log(`bundle: ${mib(bundleSize)} in ${Date.now() - started} ms`);
 
@@ -495,6 +520,7 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
         useSnapshot: false,
         useCodeCache: codeCache,
         execArgv: NODE_FLAGS,
+        assets: { [DIGEST_WORKER_ASSET]: workerFile },
       }),
     );
     // The code cache records the V8 flags it was made under; the executable runs with

@@ -42,6 +42,8 @@ export interface RequestParams {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Answer a successful response's body as it came (a Buffer), unparsed. */
+  raw?: boolean;
 }
 
 const RETRYABLE_CODES = new Set([
@@ -185,8 +187,10 @@ export class KubeClient {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
+          if (params.raw && status >= 200 && status < 300)
+            return resolve(Buffer.concat(chunks) as T);
+          const text = Buffer.concat(chunks).toString('utf8');
           let json: unknown;
           try {
             json = text ? JSON.parse(text) : undefined;
@@ -261,6 +265,28 @@ export class KubeClient {
       next = cont ? fetchPage(cont) : undefined;
       yield page.items ?? [];
     }
+  }
+
+  /**
+   * Pages through a list, handing each page's body unparsed to `decode`, which answers what
+   * to yield and the continue token (for decoding off the main thread). The next page is
+   * requested once its token is known; callers overlap several lists instead.
+   */
+  async *listPagesDecoded<T>(
+    path: string,
+    limit: number,
+    decode: (body: Buffer) => Promise<{ page: T; continue?: string }>,
+  ): AsyncGenerator<T> {
+    let cont: string | undefined;
+    do {
+      const body = await this.request<Buffer>('GET', path, {
+        query: { limit, continue: cont },
+        raw: true,
+      });
+      const decoded = await decode(body);
+      cont = decoded.continue || undefined;
+      yield decoded.page;
+    } while (cont);
   }
 
   async serverVersion(): Promise<string> {

@@ -46,3 +46,28 @@ export function wantedDigest(archived: KubeObject, mapping: ReadonlyMap<string, 
   // normalizeInPlace sanitises first; mapping reads nothing that sanitising removes.
   return digest(normalizeInPlace(applyNamespaceMappingInPlace(archived, mapping)));
 }
+
+/** What a lookup keeps of one page of a list: each item's name and digest. */
+export interface DigestedPage {
+  digests: [name: string, digest: string][];
+  continue?: string;
+}
+
+/**
+ * Parses one page of a LIST response and digests every item's compared form. List items
+ * come without apiVersion and kind, so the list's own are given.
+ */
+export function digestListPage(body: Uint8Array, apiVersion: string, kind: string): DigestedPage {
+  const page = JSON.parse(
+    Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString(),
+  ) as {
+    items?: KubeObject[];
+    metadata?: { continue?: string };
+  };
+  const digests: [string, string][] = [];
+  for (const o of page.items ?? []) {
+    digests.push([o.metadata.name, digest(normalizeInPlace({ ...o, apiVersion, kind }))]);
+  }
+  const cont = page.metadata?.continue;
+  return cont ? { digests, continue: cont } : { digests };
+}

@@ -7,13 +7,14 @@ import {
   type KubeObject,
   NAMESPACE_TYPE,
   parseApiVersion,
+  type ResourceCount,
   type ResourceType,
 } from '../core/types.js';
 import type { ArchivedObject } from './load.js';
 import { applyNamespaceMappingInPlace, checkMappingTargets } from './mapping.js';
 import { restoreTiers } from './order.js';
 import { sanitizeInPlace } from './sanitize.js';
-import { skipReason } from './skip.js';
+import { kindSkipReason, skipReason } from './skip.js';
 
 export interface RestoreOptions {
   /** Namespaces of the snapshot to restore (as named in the snapshot); empty: all. */
@@ -63,12 +64,18 @@ export interface RestorePlan {
 const CRD = 'customresourcedefinitions.apiextensions.k8s.io';
 const NAMESPACES = 'namespaces';
 
-function typeOf(a: ArchivedObject): ResourceType {
-  const dot = a.resource.indexOf('.');
-  const resource = dot < 0 ? a.resource : a.resource.slice(0, dot);
-  const group = dot < 0 ? '' : a.resource.slice(dot + 1);
-  const { version } = parseApiVersion(a.object.apiVersion);
-  return { group, version, resource, kind: a.object.kind, namespaced: a.namespace !== undefined };
+/** The type of a qualified resource (`deployments.apps`) served as apiVersion and kind. */
+function resourceType(
+  qualified: string,
+  apiVersion: string,
+  kind: string,
+  namespaced: boolean,
+): ResourceType {
+  const dot = qualified.indexOf('.');
+  const resource = dot < 0 ? qualified : qualified.slice(0, dot);
+  const group = dot < 0 ? '' : qualified.slice(dot + 1);
+  const { version } = parseApiVersion(apiVersion);
+  return { group, version, resource, kind, namespaced };
 }
 
 /** Is a cluster-scoped object something the selected namespaces depend on (auto mode)? */
@@ -138,6 +145,47 @@ function plannedObject(
   };
 }
 
+/** Whether --include-resources and --exclude-resources select objects of type `t`. */
+function typeSelected(t: ResourceType, opts: RestoreOptions): boolean {
+  if (opts.excludeResources.some((p) => matchesResource(t, p))) return false;
+  return (
+    opts.includeResources.length === 0 || opts.includeResources.some((p) => matchesResource(t, p))
+  );
+}
+
+/** A list a restore looks objects up in: one type in one target namespace. */
+export interface Collection {
+  type: ResourceType;
+  namespace: string;
+}
+
+/**
+ * The lists a restore into existing namespaces will need, known from snapshot.json alone, so
+ * they can run while the archive is read: every selected namespaced type of the snapshot in
+ * each target namespace that exists (`sources`: their names in the snapshot), earlier tiers
+ * first. Types whose objects are never created are not listed.
+ */
+export function lookupCollections(
+  resources: readonly ResourceCount[],
+  opts: RestoreOptions,
+  sources: ReadonlySet<string>,
+): Collection[] {
+  const types = new Map<string, ResourceType>();
+  for (const r of resources) {
+    if (!r.namespaced || r.count === 0 || kindSkipReason(r)) continue;
+    const t = resourceType(r.resource, r.apiVersion, r.kind, true);
+    if (typeSelected(t, opts)) types.set(r.resource, t);
+  }
+  const out: Collection[] = [];
+  for (const tier of restoreTiers(types.keys())) {
+    for (const r of tier) {
+      const type = types.get(r) as ResourceType;
+      for (const ns of sources) out.push({ type, namespace: opts.mapping.get(ns) ?? ns });
+    }
+  }
+  return out;
+}
+
 export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): RestorePlan {
   const skipped: LeftOut[] = [];
   const leaveOut = (a: ArchivedObject, reason: string) =>
@@ -165,18 +213,17 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
     const key = `${a.resource}|${a.object.apiVersion}|${a.object.kind}`;
     let type = types.get(key);
     if (!type) {
-      type = typeOf(a);
+      type = resourceType(
+        a.resource,
+        a.object.apiVersion,
+        a.object.kind,
+        a.namespace !== undefined,
+      );
       types.set(key, type);
     }
     return type;
   };
-  const typeMatches = (a: ArchivedObject) => {
-    const t = typeFor(a);
-    if (opts.excludeResources.some((p) => matchesResource(t, p))) return false;
-    return (
-      opts.includeResources.length === 0 || opts.includeResources.some((p) => matchesResource(t, p))
-    );
-  };
+  const typeMatches = (a: ArchivedObject) => typeSelected(typeFor(a), opts);
   const labelMatches = (a: ArchivedObject) =>
     !opts.selector || matchesSelector(opts.selector, a.object.metadata.labels);
 

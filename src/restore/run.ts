@@ -1,16 +1,10 @@
 // The restore runner: executes a plan against the cluster. It never modifies or deletes an
 // existing object; per-object failures are results, not exceptions.
 
-import { LIST_CONCURRENCY, LIST_PAGE_SIZE } from '../backup/run.js';
 import { readManifest } from '../catalog/catalog.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
-import {
-  apiVersionOf,
-  type KubeObject,
-  NAMESPACE_TYPE,
-  type SnapshotManifest,
-} from '../core/types.js';
+import { type KubeObject, NAMESPACE_TYPE, type SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
@@ -18,9 +12,11 @@ import { economizeHeapFor } from '../node-flags.js';
 import type { ObjectStore } from '../storage/store.js';
 import { digest } from './digest.js';
 import { type ArchivedObject, loadArchive } from './load.js';
+import { Lookups } from './lookup.js';
 import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
 import {
   type LeftOut,
+  lookupCollections,
   type PlannedObject,
   planRestore,
   type RestoreOptions,
@@ -66,15 +62,17 @@ export interface RunOptions extends RestoreOptions {
 export interface LoadedSnapshot {
   manifest: SnapshotManifest;
   objects: ArchivedObject[];
-  /** Releases the temporary spool of objects. */
+  /** Lookup lists started while the archive was read (given a cluster to load for). */
+  lookups?: Lookups;
+  /** Releases the temporary spool of objects and stops the lookups. */
   close(): Promise<void>;
 }
 
 /**
  * Reads snapshot.json and the whole archive, verifying it, before anything changes the
  * cluster. Given the cluster and the restore's options, it first reads which target
- * namespaces exist, so the objects likely to exist already are prepared for comparing while
- * the archive is read.
+ * namespaces exist; the lists of what they hold then run while the archive is read (reads
+ * only), and the objects that will be compared with them are digested as they are parsed.
  */
 export async function loadSnapshot(
   store: ObjectStore,
@@ -84,12 +82,33 @@ export async function loadSnapshot(
 ): Promise<LoadedSnapshot> {
   const manifest = await readManifest(store, name);
   economizeHeapFor(manifest.totalObjects);
-  const hint = target && {
-    mapping: target.options.mapping,
-    namespaces: await existingTargets(target.client, manifest, target.options),
-  };
-  const { objects, close } = await loadArchive(store, manifest, key, hint);
-  return { manifest, objects, close };
+  if (!target) {
+    const { objects, close } = await loadArchive(store, manifest, key);
+    return { manifest, objects, close };
+  }
+  const { client, options } = target;
+  const namespaces = await existingTargets(client, manifest, options);
+  const lookups = new Lookups(client);
+  for (const c of lookupCollections(manifest.resources, options, namespaces))
+    lookups.prefetch(c.type, c.namespace);
+  try {
+    const { objects, close } = await loadArchive(store, manifest, key, {
+      mapping: options.mapping,
+      namespaces,
+    });
+    return {
+      manifest,
+      objects,
+      lookups,
+      close: async () => {
+        await lookups.close();
+        await close();
+      },
+    };
+  } catch (err) {
+    await lookups.close();
+    throw err;
+  }
 }
 
 /** The snapshot's selected namespaces whose target namespace exists (unreadable ones: not). */
@@ -160,108 +179,6 @@ function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
   return conds.some((c) => c.type === type && c.status === 'True');
 }
 
-/** Lookup lists in flight, as many as a backup's lists. */
-const LOOKUP_LISTS = LIST_CONCURRENCY;
-
-function collectionKey(p: PlannedObject): string {
-  return `${p.resource}/${p.namespace ?? ''}`;
-}
-
-/**
- * Which planned objects already exist: one LIST per type and namespace (cheaper than a failed
- * create per object). Only a digest of each existing object's normalised form is kept, so the
- * skip path's memory does not grow with the objects' sizes.
- */
-class Existing {
-  private readonly cache = new Map<string, Promise<Map<string, string> | null>>();
-  /** Names the restore wants, per collection: only their digests are kept. */
-  private readonly wanted = new Map<string, Set<string>>();
-  /**
-   * Namespaces this restore created: nothing of ours can exist in them yet, so their objects
-   * are created without listing first. What controllers add to a new namespace (the default
-   * ServiceAccount, kube-root-ca.crt) answers the create with AlreadyExists and is compared.
-   */
-  private readonly created = new Set<string>();
-  /** Lists running at once: each holds a page of whole objects until it is digested. */
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(
-    private readonly client: KubeClient,
-    planned: PlannedObject[],
-  ) {
-    for (const p of planned) {
-      const k = collectionKey(p);
-      const names = this.wanted.get(k) ?? new Set<string>();
-      names.add(p.name);
-      this.wanted.set(k, names);
-    }
-  }
-
-  /** Marks a namespace this restore has just created: it is known to hold none of ours. */
-  createdNamespace(ns: string): void {
-    this.created.add(ns);
-  }
-
-  /** Queues the list `lookup` will need for `p`'s collection, without waiting for it. */
-  prefetch(p: PlannedObject): void {
-    this.collection(p);
-  }
-
-  /** The existing object's digest, null if absent, or undefined when the list was not allowed. */
-  async lookup(p: PlannedObject): Promise<string | null | undefined> {
-    const entry = this.collection(p);
-    if (!entry) return null;
-    const map = await entry;
-    return map === null ? undefined : (map.get(p.name) ?? null);
-  }
-
-  /** The (one, shared) list of `p`'s collection; undefined when it is known to be empty. */
-  private collection(p: PlannedObject): Promise<Map<string, string> | null> | undefined {
-    if (p.namespace !== undefined && this.created.has(p.namespace)) return undefined;
-    const key = collectionKey(p);
-    let entry = this.cache.get(key);
-    if (!entry) {
-      entry = this.list(p, this.wanted.get(key) ?? new Set());
-      // Handled once here, not per object: a failed list is reported by each create awaiting it.
-      entry.catch(() => {});
-      this.cache.set(key, entry);
-    }
-    return entry;
-  }
-
-  private async list(p: PlannedObject, wanted: Set<string>): Promise<Map<string, string> | null> {
-    const apiVersion = apiVersionOf(p.type);
-    if (this.running >= LOOKUP_LISTS) await new Promise<void>((r) => this.waiting.push(r));
-    this.running++;
-    try {
-      const found = new Map<string, string>();
-      for await (const page of this.client.listPages(
-        collectionPath(p.type, p.namespace),
-        {},
-        LIST_PAGE_SIZE,
-      )) {
-        for (const o of page) {
-          // List items come without apiVersion/kind.
-          if (wanted.has(o.metadata.name))
-            found.set(
-              o.metadata.name,
-              digest(normalizeInPlace({ ...o, apiVersion, kind: p.kind })),
-            );
-        }
-      }
-      return found;
-    } catch (err) {
-      // Forbidden to list, or the namespace/type is not there yet: fall back to the create.
-      if (err instanceof ApiError && [403, 404, 405].includes(err.statusCode)) return null;
-      throw err;
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 /**
  * Compares a planned object with the existing one: equal digests mean identical; otherwise
  * the existing object is fetched and diffed field by field (null and missing are equal there,
@@ -308,9 +225,27 @@ export async function runRestore(
     for (const p of all) results.push(result(p, 'would-create'));
     return { snapshot: snap.manifest.name, dryRun: 'client', results, totals: tally(results) };
   }
+  // Lookups are closed by snap.close(); ones made here stop with the restore.
+  const own = snap.lookups ? undefined : new Lookups(client);
+  const existing = snap.lookups ?? (own as Lookups);
+  try {
+    return await restoreWith(client, snap, plan, results, all, existing, opts);
+  } finally {
+    await own?.close();
+  }
+}
+
+async function restoreWith(
+  client: KubeClient,
+  snap: LoadedSnapshot,
+  plan: RestorePlan,
+  results: ObjectResult[],
+  all: PlannedObject[],
+  existing: Lookups,
+  opts: RunOptions,
+): Promise<RestoreReport> {
   const dryRun = opts.dryRun === 'server' || opts.compareOnly === true;
   const concurrency = opts.concurrency ?? 16;
-  const existing = new Existing(client, all);
   let done = 0;
   const progress = () => opts.onProgress?.(done, all.length);
   /** Namespaces that do not exist (dry run: were not created), so objects in them cannot be validated. */
@@ -371,7 +306,7 @@ export async function runRestore(
 
   // Start every lookup now, in tier order, rather than when its tier comes: a later tier's
   // lists then run while an earlier tier's objects are created or compared.
-  for (const p of plan.tiers.flat()) existing.prefetch(p);
+  for (const p of plan.tiers.flat()) existing.prefetch(p.type, p.namespace);
 
   // 3. Everything else, tier by tier.
   for (const tier of plan.tiers) results.push(...(await mapLimit(tier, concurrency, createOne)));

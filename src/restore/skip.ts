@@ -31,18 +31,25 @@ export interface SkipContext {
   serviceHasSelector?: (namespace: string, name: string) => boolean | undefined;
 }
 
+/** A reason no object of this kind is ever created, whatever its contents. */
+export function kindSkipReason(t: Pick<KubeObject, 'apiVersion' | 'kind'>): string | undefined {
+  // Events are a record of what happened in the old cluster, not state; they also expire.
+  if (isKind(t, '', 'Event') || isKind(t, 'events.k8s.io', 'Event')) {
+    return 'event: history of the old cluster, not state';
+  }
+  // Metrics are computed live by metrics-server and cannot be created.
+  if (t.apiVersion.startsWith('metrics.k8s.io/')) return 'metrics are read-only';
+  return undefined;
+}
+
 /** A human reason when `obj` must not be created; undefined when it should be restored. */
 export function skipReason(obj: KubeObject, ctx: SkipContext): string | undefined {
   const { name, namespace } = obj.metadata;
   const labels = obj.metadata.labels ?? {};
   const annotations = obj.metadata.annotations ?? {};
 
-  // Events are a record of what happened in the old cluster, not state; they also expire.
-  if (isKind(obj, '', 'Event') || isKind(obj, 'events.k8s.io', 'Event')) {
-    return 'event: history of the old cluster, not state';
-  }
-  // Metrics are computed live by metrics-server and cannot be created.
-  if (obj.apiVersion.startsWith('metrics.k8s.io/')) return 'metrics are read-only';
+  const byKind = kindSkipReason(obj);
+  if (byKind) return byKind;
 
   if (isKind(obj, '', 'Pod')) {
     // The kubelet creates the mirror of a static Pod from a file on its node.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/core/types.js';
-import { digest, wantedDigest } from '../../src/restore/digest.js';
+import { digest, digestListPage, wantedDigest } from '../../src/restore/digest.js';
 import { planningView } from '../../src/restore/load.js';
 import { normalizeInPlace } from '../../src/restore/normalize.js';
 import { planRestore, type RestoreOptions } from '../../src/restore/plan.js';
@@ -100,5 +100,46 @@ describe('wantedDigest', () => {
     wantedDigest(o, mapping);
     expect(o.metadata.labels?.['controller-uid']).toBeUndefined(); // the object was sanitised
     expect(view.metadata.labels).toEqual(labels);
+  });
+});
+
+describe('digestListPage', () => {
+  /** A LIST response as the API server sends it: items without apiVersion and kind. */
+  function listBody(items: KubeObject[], cont?: string): Buffer {
+    const bare = items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+    return Buffer.from(
+      JSON.stringify({
+        kind: 'ConfigMapList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '42', ...(cont ? { continue: cont } : {}) },
+        items: bare,
+      }),
+    );
+  }
+
+  it('digests a restored object served by the cluster equal to its archived original', () => {
+    const original = served(configMap('settings', 'shop', { mode: 'fast' }));
+    // What the cluster serves after the restore: the mapped namespace, new server metadata.
+    const restored = served(configMap('settings', 'shop-copy', { mode: 'fast' }));
+    restored.metadata.uid = 'another-uid';
+    restored.metadata.resourceVersion = '99';
+    const page = digestListPage(listBody([restored]), 'v1', 'ConfigMap');
+    expect(page.digests).toEqual([['settings', wantedDigest(original, mapping)]]);
+  });
+
+  it('tells an object that was changed in the cluster apart', () => {
+    const changed = served(configMap('settings', 'shop-copy', { mode: 'safe' }));
+    const page = digestListPage(listBody([changed]), 'v1', 'ConfigMap');
+    const archived = wantedDigest(served(configMap('settings', 'shop', { mode: 'fast' })), mapping);
+    expect(page.digests[0]?.[1]).not.toBe(archived);
+  });
+
+  it('answers the continue token of a page that has more after it', () => {
+    expect(digestListPage(listBody([], 'next-page'), 'v1', 'ConfigMap').continue).toBe('next-page');
+    expect(digestListPage(listBody([]), 'v1', 'ConfigMap').continue).toBeUndefined();
+  });
+
+  it('refuses a page that is not JSON', () => {
+    expect(() => digestListPage(Buffer.from('<html>'), 'v1', 'ConfigMap')).toThrow(SyntaxError);
   });
 });

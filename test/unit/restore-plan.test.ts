@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSelector } from '../../src/core/selectors.js';
 import type { KubeObject } from '../../src/core/types.js';
 import { planningView } from '../../src/restore/load.js';
-import { planRestore, type RestoreOptions } from '../../src/restore/plan.js';
+import { lookupCollections, planRestore, type RestoreOptions } from '../../src/restore/plan.js';
 import {
   archived,
   clusterRoleBinding,
@@ -222,5 +222,50 @@ describe('planRestore', () => {
       'customresourcedefinitions.apiextensions.k8s.io/widgets.example.com',
     ]);
     expect(names(plan.tiers.flat())).toContain('widgets.example.com/w1');
+  });
+});
+
+describe('lookupCollections', () => {
+  const count = (resource: string, apiVersion: string, kind: string, namespaced = true) => ({
+    resource,
+    apiVersion,
+    kind,
+    namespaced,
+    count: 3,
+  });
+  const resources = [
+    count('deployments.apps', 'apps/v1', 'Deployment'),
+    count('configmaps', 'v1', 'ConfigMap'),
+    count('events', 'v1', 'Event'),
+    count('events.events.k8s.io', 'events.k8s.io/v1', 'Event'),
+    count('namespaces', 'v1', 'Namespace', false),
+    count('widgets.example.com', 'example.com/v1beta1', 'Widget'),
+  ];
+  const names = (cs: ReturnType<typeof lookupCollections>) =>
+    cs.map((c) => `${c.type.resource}.${c.type.group}@${c.type.version}/${c.namespace}`);
+
+  it('lists each restored namespaced type in every existing target namespace, earlier tiers first', () => {
+    const opts = { ...defaults, mapping: new Map([['shop', 'shop-copy']]) };
+    expect(names(lookupCollections(resources, opts, new Set(['shop', 'web'])))).toEqual([
+      'configmaps.@v1/shop-copy',
+      'configmaps.@v1/web',
+      'deployments.apps@v1/shop-copy',
+      'deployments.apps@v1/web',
+      'widgets.example.com@v1beta1/shop-copy',
+      'widgets.example.com@v1beta1/web',
+    ]);
+  });
+
+  it('leaves out types the resource filters do not select, and lists nothing without namespaces', () => {
+    const opts = { ...defaults, excludeResources: ['deployments'], includeResources: [] };
+    expect(names(lookupCollections(resources, opts, new Set(['shop'])))).toEqual([
+      'configmaps.@v1/shop',
+      'widgets.example.com@v1beta1/shop',
+    ]);
+    const only = { ...defaults, includeResources: ['widgets.example.com'] };
+    expect(names(lookupCollections(resources, only, new Set(['shop'])))).toEqual([
+      'widgets.example.com@v1beta1/shop',
+    ]);
+    expect(lookupCollections(resources, defaults, new Set())).toEqual([]);
   });
 });

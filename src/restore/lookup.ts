@@ -1,0 +1,111 @@
+// Which objects of a restore already exist: one LIST per type and target namespace (cheaper
+// than a failed create per object), digested off the main thread. Only a digest of each
+// existing object's compared form is kept, so memory does not grow with the objects' sizes.
+import { LIST_CONCURRENCY, LIST_PAGE_SIZE } from '../backup/run.js';
+import { apiVersionOf, qualifiedResource, type ResourceType } from '../core/types.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
+import { collectionPath } from '../kube/discovery.js';
+import { PageDigester } from './digest-pool.js';
+
+/** Lookup lists in flight, as many as a backup's lists. */
+const LOOKUP_LISTS = LIST_CONCURRENCY;
+
+function collectionKey(type: ResourceType, namespace: string | undefined): string {
+  return `${qualifiedResource(type)}/${namespace ?? ''}`;
+}
+
+/** What `lookup` needs to know about an object. */
+export interface Wanted {
+  type: ResourceType;
+  namespace?: string;
+  name: string;
+}
+
+export class Lookups {
+  private readonly cache = new Map<string, Promise<Map<string, string> | null>>();
+  /**
+   * Namespaces this restore created: nothing of ours can exist in them yet, so their objects
+   * are created without listing first. What controllers add to a new namespace (the default
+   * ServiceAccount, kube-root-ca.crt) answers the create with AlreadyExists and is compared.
+   */
+  private readonly created = new Set<string>();
+  /** Lists running at once: each holds a page until it is digested. */
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly digester = new PageDigester();
+
+  constructor(private readonly client: KubeClient) {}
+
+  /** Marks a namespace this restore has just created: it is known to hold none of ours. */
+  createdNamespace(ns: string): void {
+    this.created.add(ns);
+  }
+
+  /** Starts the list of a collection `lookup` will need, without waiting for it. */
+  prefetch(type: ResourceType, namespace: string | undefined): void {
+    this.collection(type, namespace);
+  }
+
+  /** The existing object's digest, null if absent, or undefined when the list was not allowed. */
+  async lookup(o: Wanted): Promise<string | null | undefined> {
+    const entry = this.collection(o.type, o.namespace);
+    if (!entry) return null;
+    const map = await entry;
+    return map === null ? undefined : (map.get(o.name) ?? null);
+  }
+
+  /** Stops the worker; lists still running fail. */
+  close(): Promise<void> {
+    return this.digester.close();
+  }
+
+  /** The (one, shared) list of a collection; undefined when it is known to be empty. */
+  private collection(
+    type: ResourceType,
+    namespace: string | undefined,
+  ): Promise<Map<string, string> | null> | undefined {
+    if (namespace !== undefined && this.created.has(namespace)) return undefined;
+    const key = collectionKey(type, namespace);
+    let entry = this.cache.get(key);
+    if (!entry) {
+      entry = this.list(type, namespace);
+      // Handled once here, not per object: a failed list is reported by each create awaiting it.
+      entry.catch(() => {});
+      this.cache.set(key, entry);
+    }
+    return entry;
+  }
+
+  private async list(
+    type: ResourceType,
+    namespace: string | undefined,
+  ): Promise<Map<string, string> | null> {
+    const apiVersion = apiVersionOf(type);
+    if (this.running >= LOOKUP_LISTS) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      const found = new Map<string, string>();
+      const pages = this.client.listPagesDecoded(
+        collectionPath(type, namespace),
+        LIST_PAGE_SIZE,
+        async (body) => {
+          const { digests, continue: cont } = await this.digester.digest(
+            body,
+            apiVersion,
+            type.kind,
+          );
+          return { page: digests, ...(cont ? { continue: cont } : {}) };
+        },
+      );
+      for await (const page of pages) for (const [name, digest] of page) found.set(name, digest);
+      return found;
+    } catch (err) {
+      // Forbidden to list, or the namespace/type is not there yet: fall back to the create.
+      if (err instanceof ApiError && [403, 404, 405].includes(err.statusCode)) return null;
+      throw err;
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
