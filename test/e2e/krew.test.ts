@@ -167,8 +167,18 @@ describe('krew install of the single executable', () => {
       }
       // Everything exists by now: a real restore changes nothing and says so.
       const { packaged } = await same(['restore', snapshot, '--storage', storage, '-o', 'json']);
-      const report = JSON.parse(packaged.stdout) as { results: { outcome: string }[] };
+      const report = JSON.parse(packaged.stdout) as {
+        results: { kind: string; name: string; outcome: string }[];
+      };
       expect(report.results.some((x) => x.outcome === 'created')).toBe(false);
+      // Found by the lookup lists, whose pages the executable digests on its embedded worker.
+      expect(report.results).toContainEqual(
+        expect.objectContaining({
+          kind: 'ConfigMap',
+          name: 'settings',
+          outcome: 'exists-identical',
+        }),
+      );
     });
 
     it('share S3 snapshots: the binary backs up to MinIO, the launcher verifies and lists it', async () => {
