@@ -3,7 +3,7 @@
 // against the same control plane: the API server's own limit (raw paginated LIST, raw
 // parallel creates with the same client) and kubectl. Prints a markdown table and writes
 // bench/results/latest.json.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -110,6 +110,44 @@ async function dropNamespaces(client: KubeClient, names: string[]): Promise<void
   throw new Error(`namespaces ${names.join(', ')} still exist after 30 minutes`);
 }
 
+const CLOCK_TICKS =
+  Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds the control plane's processes have used so far (Linux /proc). */
+function controlPlaneCpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // After the command name (which may hold spaces): utime and stime are fields 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/**
+ * Waits until the control plane is quiet, under 10 % of one CPU for a whole second, so that a
+ * measurement does not pay for work an earlier one left behind: the namespace controller
+ * deleting thousands of objects, the garbage collector taking in thousands of new ones. On two
+ * cores that work took half the CPU of a 20,000-object skip-path restore. At most 2 minutes.
+ */
+async function quietControlPlane(pids: readonly number[]): Promise<void> {
+  const started = Date.now();
+  let before = controlPlaneCpuSeconds(pids);
+  while (Date.now() - started < 120_000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = controlPlaneCpuSeconds(pids);
+    if (now - before < 0.1) break;
+    before = now;
+  }
+  const waited = (Date.now() - started) / 1000;
+  if (waited > 1.5) console.error(`  (waited ${waited.toFixed(0)} s for a quiet control plane)`);
+}
+
 /** Waits until the Deployment controller has made a ReplicaSet for each Deployment. */
 async function replicaSetsSettled(
   client: KubeClient,
@@ -145,6 +183,8 @@ async function main(): Promise<void> {
       `  ${k}: ${s.objects} objects in ${s.seconds.toFixed(2)}s${s.peakRssMiB ? `, peak RSS ${s.peakRssMiB.toFixed(0)} MiB` : ''}`,
     );
   };
+  // Before every measurement: what an earlier one left the control plane doing is not ours.
+  const quiet = () => quietControlPlane(cluster.pids);
   try {
     const env = { ...process.env, KUBECONFIG: cluster.kubeconfig };
     const client = KubeClient.connect({ kubeconfig: cluster.kubeconfig }, 32);
@@ -178,6 +218,7 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
       // The limit for backup: the same paginated LISTs with the same client, nothing else.
       {
+        await quiet();
         const started = process.hrtime.bigint();
         let count = 0;
         const c = KubeClient.connect({ kubeconfig: cluster.kubeconfig }, 32);
@@ -200,6 +241,7 @@ async function main(): Promise<void> {
       }
       // kubectl get -o json, once per resource type across all namespaces.
       if (KUBECTL) {
+        await quiet();
         const started = process.hrtime.bigint();
         let count = 0;
         const kubectl = join(cluster.binDir, 'kubectl');
@@ -219,6 +261,7 @@ async function main(): Promise<void> {
       // kubectl-snapshot backup, as a user runs it.
       const name = `bench-${run}`;
       {
+        await quiet();
         const m = await measureProcess(
           launcher,
           ['backup', name, ...nsFlags, '--storage', store, '-o', 'json'],
@@ -254,6 +297,7 @@ async function main(): Promise<void> {
       {
         const plan = planRestore(snap.objects, { ...planDefaults, mapping: mapping(`raw${run}`) });
         const c = KubeClient.connect({ kubeconfig: cluster.kubeconfig }, 16);
+        await quiet();
         const started = process.hrtime.bigint();
         let count = 0;
         for (const ns of plan.namespaces)
@@ -290,6 +334,7 @@ async function main(): Promise<void> {
           closeSync(fd);
           const items = planned;
           await snap.close();
+          await quiet();
           const k = await measureProcess(
             join(cluster.binDir, 'kubectl'),
             ['create', '-f', file, '-o', 'name'],
@@ -305,6 +350,7 @@ async function main(): Promise<void> {
       }
       {
         const mapFlags = namespaces.flatMap((n) => ['--namespace-mapping', `${n}=${n}-r${run}`]);
+        await quiet();
         const m = await measureProcess(
           launcher,
           ['restore', name, '--storage', store, ...mapFlags, '-o', 'json'],
@@ -319,6 +365,7 @@ async function main(): Promise<void> {
         // Measured on a settled cluster, as when a user runs it again later: not while the
         // Deployment controller is still making ReplicaSets for the restored Deployments.
         await replicaSetsSettled(client, [...mapping(`r${run}`).values()], deployments);
+        await quiet();
         const again = await measureProcess(
           launcher,
           ['restore', name, '--storage', store, ...mapFlags, '-o', 'json'],
@@ -348,12 +395,14 @@ async function main(): Promise<void> {
           log: (l) => console.error(`  ${l}`),
         });
         try {
+          await quiet();
           const backup = await v.veleroBackup(namespaces, 'bench-velero');
           record('velero backup', {
             seconds: backup.seconds,
             objects: backup.items,
             peakRssMiB: backup.peakRssMiB,
           });
+          await quiet();
           const restore = await v.veleroRestore(
             'bench-velero',
             new Map(namespaces.map((n) => [n, `${n}-velero`])),

@@ -23,7 +23,7 @@ import {
 import { type EncryptionKey, encryptBuffer, encryptStream } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, type DiscoveredType, discover, objectPath } from '../kube/discovery.js';
-import { economizeHeapFor } from '../node-flags.js';
+import { economizeHeap } from '../node-flags.js';
 import { archiveKey, lockKey, logKey, manifestKey } from '../storage/layout.js';
 import type { ObjectStore } from '../storage/store.js';
 import {
@@ -86,6 +86,8 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   validateSelection(sel);
   const name = opts.name ?? defaultSnapshotName(sel.namespaces, sel.allNamespaces, started);
   validateSnapshotName(name);
+  // Its size is unknown until everything is listed: see economizeHeap.
+  economizeHeap();
 
   // Reach the API server before touching storage: with an unreachable or misconfigured
   // cluster the backup fails without writing anything (not even the lock or its directory).
@@ -175,7 +177,6 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       await orUploadFailure(writer.add(path, data));
       bytes += data.length;
       objects++;
-      economizeHeapFor(objects);
       const key = qualifiedResource(type);
       const c = counts.get(key) ?? {
         resource: key,
