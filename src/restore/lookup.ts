@@ -5,6 +5,7 @@ import { LIST_CONCURRENCY, LIST_PAGE_SIZE } from '../backup/run.js';
 import { apiVersionOf, qualifiedResource, type ResourceType } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath } from '../kube/discovery.js';
+import { digestListPage } from './digest.js';
 import { PageDigester } from './digest-pool.js';
 
 /** Lookup lists in flight, as many as a backup's lists. */
@@ -89,11 +90,11 @@ export class Lookups {
         collectionPath(type, namespace),
         LIST_PAGE_SIZE,
         async (body) => {
-          const { digests, continue: cont } = await this.digester.digest(
-            body,
-            apiVersion,
-            type.kind,
-          );
+          // Cluster-scoped lists (namespaces, CRDs) are few and small: digested here, they do
+          // not start the worker (10 MiB) for a restore into new namespaces.
+          const { digests, continue: cont } = type.namespaced
+            ? await this.digester.digest(body, apiVersion, type.kind)
+            : digestListPage(body, apiVersion, type.kind);
           return { page: digests, ...(cont ? { continue: cont } : {}) };
         },
       );
