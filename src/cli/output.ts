@@ -18,6 +18,72 @@ export function parseOutput(
   return v;
 }
 
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/**
+ * `JSON.stringify(data, null, 2)`, in pieces: the top levels piece by piece, each element of
+ * their arrays (and below) whole. A 50,000-object restore report is one 12 MB string
+ * otherwise, held twice (as a string and as bytes) while it is written.
+ */
+export function* jsonPieces(data: unknown, indent = '', depth = 0): Generator<string> {
+  const inner = `${indent}  `;
+  if (depth < 2 && Array.isArray(data) && data.length > 0) {
+    yield '[';
+    for (let i = 0; i < data.length; i++) {
+      yield `${i ? ',' : ''}\n${inner}`;
+      const x = data[i];
+      // As JSON.stringify: what JSON cannot hold is null inside an array.
+      const missing = x === undefined || typeof x === 'function' || typeof x === 'symbol';
+      yield* missing ? ['null'] : jsonPieces(x, inner, depth + 1);
+    }
+    yield `\n${indent}]`;
+  } else if (depth < 2 && isPlain(data) && typeof data.toJSON !== 'function') {
+    const keys = Object.keys(data).filter((k) => {
+      const x = data[k];
+      return x !== undefined && typeof x !== 'function' && typeof x !== 'symbol';
+    });
+    if (keys.length === 0) {
+      yield '{}';
+      return;
+    }
+    yield '{';
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      yield `${i ? ',' : ''}\n${inner}${JSON.stringify(k)}: `;
+      yield* jsonPieces(data[k], inner, depth + 1);
+    }
+    yield `\n${indent}}`;
+  } else {
+    // JSON strings hold no raw newline, so re-indenting the lines is safe.
+    yield (JSON.stringify(data, null, 2) ?? 'null').replaceAll('\n', `\n${indent}`);
+  }
+}
+
+/** Writes data as formatData does, JSON in pieces of about 64 KiB, waiting when told to. */
+export async function writeData(
+  out: NodeJS.WritableStream,
+  data: unknown,
+  format: 'json' | 'yaml',
+): Promise<void> {
+  if (format === 'yaml') {
+    out.write(await formatData(data, format));
+    return;
+  }
+  let batch = '';
+  const flush = async () => {
+    if (!out.write(batch)) await new Promise((r) => out.once('drain', r));
+    batch = '';
+  };
+  for (const piece of jsonPieces(data)) {
+    batch += piece;
+    if (batch.length >= 65536) await flush();
+  }
+  batch += '\n';
+  await flush();
+}
+
 export async function formatData(data: unknown, format: 'json' | 'yaml'): Promise<string> {
   if (format === 'json') return `${JSON.stringify(data, null, 2)}\n`;
   const yaml = await import('js-yaml');

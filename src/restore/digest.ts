@@ -29,11 +29,15 @@ function canonicalJson(v: unknown, out: string[]): void {
   } else out.push(JSON.stringify(v) ?? 'null');
 }
 
-/** A hash of the stable JSON form of a value (for objects: normalised ones). */
+/**
+ * A hash of the stable JSON form of a value (for objects: normalised ones): the first 128
+ * bits of its SHA-256, as 22 characters. A restore holds two per object; a false "identical"
+ * would take a second preimage of 128 bits.
+ */
 export function digest(v: unknown): string {
   const parts: string[] = [];
   canonicalJson(v, parts);
-  return createHash('sha256').update(parts.join('')).digest('base64');
+  return createHash('sha256').update(parts.join('')).digest().toString('base64url', 0, 16);
 }
 
 /**

@@ -1,6 +1,6 @@
 // Reads a snapshot's archive completely and checks it against snapshot.json before a restore
 // or diff may act on it: a damaged or tampered archive never reaches the cluster.
-import { parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
+import { objectEntryPath, parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
 import { readArchive } from '../archive/reader.js';
 import { openArchive } from '../catalog/catalog.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
@@ -8,7 +8,7 @@ import type { KubeObject, SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import type { ObjectStore } from '../storage/store.js';
 import { wantedDigest } from './digest.js';
-import { Spool } from './spool.js';
+import { Spool, type SpoolRef } from './spool.js';
 
 /** One object of a snapshot, with where the archive says it belongs. */
 export interface ArchivedObject {
@@ -19,12 +19,28 @@ export interface ArchivedObject {
   name: string;
   /**
    * The object, or for namespaced objects read from a spool a planning view of it (see
-   * planningView); `load` then returns the whole object.
+   * planningView); `source` then reads the whole object back.
    */
   object: KubeObject;
-  load?: () => Promise<KubeObject>;
+  /**
+   * Where the whole object is when `object` is its view: one reader per load, shared, and
+   * the object's place in it. No closure per object: at 50,000 objects a closure, its two
+   * contexts and the entry name it kept were 12 MiB of heap.
+   */
+  source?: ObjectSource;
+  ref?: SpoolRef;
   /** `wantedDigest` of the object, when the load was asked for it (see CompareHint). */
   digest?: string;
+}
+
+/** Reads the whole objects of one load back. */
+export interface ObjectSource {
+  read(a: ArchivedObject): Promise<KubeObject>;
+}
+
+/** A private copy of the whole object (read back, or cloned when the load kept it whole). */
+export function wholeObject(a: ArchivedObject): Promise<KubeObject> {
+  return a.source ? a.source.read(a) : Promise.resolve(structuredClone(a.object));
 }
 
 /**
@@ -101,6 +117,10 @@ export async function loadArchive(
 ): Promise<LoadedArchive> {
   const out: ArchivedObject[] = [];
   const spool = await Spool.create();
+  const source: ObjectSource = {
+    read: async (a) =>
+      parseEntry(manifest, objectEntryPath(a), await spool.read(a.ref as SpoolRef)),
+  };
   try {
     const archive = await openArchive(store, manifest, key);
     await readArchive(archive.stream, async ({ name, data }) => {
@@ -128,10 +148,14 @@ export async function loadArchive(
       }
       const ref = await spool.append(data);
       const view = planningView(object);
+      // The path's strings, equal to these (checked above): one copy per object, not two.
+      view.metadata.name = loc.name;
+      view.metadata.namespace = loc.namespace;
       out.push({
         ...loc,
         object: view,
-        load: async () => parseEntry(manifest, name, await spool.read(ref)),
+        source,
+        ref,
         // After the view: the digest changes the object in place.
         ...(hint?.namespaces.has(loc.namespace)
           ? { digest: wantedDigest(object, hint.mapping) }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSelector } from '../../src/core/selectors.js';
 import type { KubeObject } from '../../src/core/types.js';
-import { planningView } from '../../src/restore/load.js';
+import { type ArchivedObject, planningView } from '../../src/restore/load.js';
 import { lookupCollections, planRestore, type RestoreOptions } from '../../src/restore/plan.js';
 import {
   archived,
@@ -182,13 +182,16 @@ describe('planRestore', () => {
     const full = served(
       withLabels(configMap('big', 'shop', { blob: 'x'.repeat(10_000) }), { tier: 'cache' }),
     );
-    const spooled = {
+    const spooled: ArchivedObject = {
       ...archived(full),
       object: planningView(full),
-      load: async () => {
-        loads++;
-        return full;
+      source: {
+        read: async () => {
+          loads++;
+          return full;
+        },
       },
+      ref: { offset: 0, length: 0, seq: 0 },
     };
     const plan = planRestore([spooled], { ...defaults, selector: parseSelector('tier=cache') });
     expect(loads).toBe(0);

@@ -13,7 +13,7 @@ import {
   openStorage,
   type RunState,
 } from '../context.js';
-import { formatData, parseOutput, table } from '../output.js';
+import { parseOutput, table, writeData } from '../output.js';
 import { Progress } from '../progress.js';
 import { clusterModeFrom, type FilterArgs, filterOptions } from './backup.js';
 
@@ -168,11 +168,8 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
           progress.update({ done, total, unit: 'objects', objects: done }),
       }).finally(() => snap.close());
       progress.done();
-      io.stdout.write(
-        format === 'table'
-          ? await restoreReportText(report, 'restore')
-          : await formatData(report, format),
-      );
+      if (format === 'table') io.stdout.write(await restoreReportText(report, 'restore'));
+      else await writeData(io.stdout, report, format);
       if (report.totals.failed > 0) state.exitCode = 2;
     },
   };
@@ -205,11 +202,8 @@ export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
         compareOnly: true,
         withDiff: a.details === true,
       }).finally(() => snap.close());
-      io.stdout.write(
-        format === 'table'
-          ? await restoreReportText(report, 'diff')
-          : await formatData(report, format),
-      );
+      if (format === 'table') io.stdout.write(await restoreReportText(report, 'diff'));
+      else await writeData(io.stdout, report, format);
     },
   };
 }
