@@ -34,8 +34,6 @@ export class PageDigester {
     const data = owns ? body : new Uint8Array(body);
     return new Promise<DigestedPage>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Keeps the process alive only while pages are out.
-      worker.ref();
       worker.postMessage({ id, body: data, apiVersion, kind }, [data.buffer as ArrayBuffer]);
     });
   }
@@ -45,7 +43,6 @@ export class PageDigester {
     worker.on('message', (m: DigestedPage & { id: number; error?: string }) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
-      if (this.pending.size === 0) worker.unref();
       if (!p) return;
       if (m.error !== undefined) p.reject(new Error(`cannot read a list page: ${m.error}`));
       else
@@ -66,6 +63,11 @@ export class PageDigester {
     this.pending.clear();
   }
 
+  /**
+   * Stops the worker. Until then it keeps the process alive, on purpose: unref'd while idle,
+   * it let a diff end silently now and then (the launcher's top-level await unsettled) while
+   * awaiting a lookup; every loader of a snapshot closes it (LoadedSnapshot.close).
+   */
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;

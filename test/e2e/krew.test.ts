@@ -50,6 +50,17 @@ async function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promis
   }
 }
 
+/** A run's stdout as JSON; when it is not, an error that shows what the run printed. */
+function json(r: CliResult, what: string): unknown {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(
+      `${what}: not JSON (exit code ${r.code}): stdout ${JSON.stringify(r.stdout.slice(0, 300))}, stderr ${JSON.stringify(r.stderr.slice(0, 1000))}`,
+    );
+  }
+}
+
 describe('krew install of the single executable', () => {
   const c = cluster();
   const kubectl = join(c.binDir, 'kubectl');
@@ -161,8 +172,9 @@ describe('krew install of the single executable', () => {
         ['describe', snapshot, '--storage', storage, '-o', 'json'],
       ]) {
         const { packaged, dev } = await same(args);
-        expect(packaged.code, packaged.stderr).toBe(dev.code);
-        expect(JSON.parse(packaged.stdout), args.join(' ')).toEqual(JSON.parse(dev.stdout));
+        const what = args.join(' ');
+        expect(packaged.code, `${what}: ${packaged.stderr} | ${dev.stderr}`).toBe(dev.code);
+        expect(json(packaged, `packaged ${what}`), what).toEqual(json(dev, `launcher ${what}`));
         expect(packaged.stderr).toBe(dev.stderr);
       }
       // Everything exists by now: a real restore changes nothing and says so.
