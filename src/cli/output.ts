@@ -18,6 +18,11 @@ export function parseOutput(
   return v;
 }
 
+/** What JSON.stringify leaves out of an object and writes as null in an array. */
+function unrepresentable(x: unknown): boolean {
+  return x === undefined || typeof x === 'function' || typeof x === 'symbol';
+}
+
 function isPlain(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
@@ -34,16 +39,11 @@ export function* jsonPieces(data: unknown, indent = '', depth = 0): Generator<st
     for (let i = 0; i < data.length; i++) {
       yield `${i ? ',' : ''}\n${inner}`;
       const x = data[i];
-      // As JSON.stringify: what JSON cannot hold is null inside an array.
-      const missing = x === undefined || typeof x === 'function' || typeof x === 'symbol';
-      yield* missing ? ['null'] : jsonPieces(x, inner, depth + 1);
+      yield* unrepresentable(x) ? ['null'] : jsonPieces(x, inner, depth + 1);
     }
     yield `\n${indent}]`;
   } else if (depth < 2 && isPlain(data) && typeof data.toJSON !== 'function') {
-    const keys = Object.keys(data).filter((k) => {
-      const x = data[k];
-      return x !== undefined && typeof x !== 'function' && typeof x !== 'symbol';
-    });
+    const keys = Object.keys(data).filter((k) => !unrepresentable(data[k]));
     if (keys.length === 0) {
       yield '{}';
       return;

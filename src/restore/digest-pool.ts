@@ -40,16 +40,16 @@ export class PageDigester {
 
   private start(): Worker {
     const worker = startWorker();
-    worker.on('message', (m: DigestedPage & { id: number; error?: string }) => {
-      const p = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      if (!p) return;
-      if (m.error !== undefined) p.reject(new Error(`cannot read a list page: ${m.error}`));
-      else
-        p.resolve(
-          m.continue ? { digests: m.digests, continue: m.continue } : { digests: m.digests },
-        );
-    });
+    worker.on(
+      'message',
+      ({ id, error, ...page }: DigestedPage & { id: number; error?: string }) => {
+        const p = this.pending.get(id);
+        this.pending.delete(id);
+        if (!p) return;
+        if (error !== undefined) p.reject(new Error(`cannot read a list page: ${error}`));
+        else p.resolve(page);
+      },
+    );
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) =>
       this.fail(new Error(`the lookup worker stopped (exit code ${code})`)),
