@@ -17,6 +17,7 @@ import { KubeClient } from '../src/kube/client.js';
 import { collectionPath, discover } from '../src/kube/discovery.js';
 import { planRestore } from '../src/restore/plan.js';
 import { loadSnapshot } from '../src/restore/run.js';
+import { SnapshotRepository } from '../src/snapshots/repository.js';
 import { FsStore } from '../src/storage/fs.js';
 import { startCluster } from '../test/cluster/harness.js';
 import { benchNamespaces, populate } from './generate.js';
@@ -284,7 +285,7 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
       const name = `bench-${run}`;
       // Restores go into fresh namespaces each time (namespace mapping), so every one starts empty.
-      const snap = await loadSnapshot(new FsStore(store), name);
+      const snap = await loadSnapshot(new SnapshotRepository(new FsStore(store)), name);
       const mapping = (suffix: string) => new Map(namespaces.map((n) => [n, `${n}-${suffix}`]));
       const planDefaults = {
         namespaces: [],

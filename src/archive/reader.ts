@@ -1,7 +1,6 @@
 // Reads a gzip'd tar produced by us (or by Velero), refusing anything unsafe or damaged:
 // links, special files, unsafe names, oversized entries, truncation and gzip/tar corruption.
-import { createHash } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
@@ -21,9 +20,8 @@ export interface ReadOptions {
   maxEntryBytes?: number;
 }
 
+/** Stored bytes are hashed and counted where they are read from storage (snapshots/). */
 export interface ReadSummary {
-  size: number;
-  sha256: string;
   entries: number;
 }
 
@@ -35,16 +33,7 @@ export async function readArchive(
   opts: ReadOptions = {},
 ): Promise<ReadSummary> {
   const max = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY;
-  const hash = createHash('sha256');
-  let size = 0;
   let entries = 0;
-  const hasher = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
   const extract = tarExtract();
   // Set when onEntry throws: its error is the caller's own, never a sign of corruption.
   let callbackError: { err: unknown } | undefined;
@@ -81,7 +70,7 @@ export async function readArchive(
   })();
   try {
     await Promise.all([
-      pipeline(input, hasher, createGunzip({ chunkSize: GUNZIP_CHUNK }), extract),
+      pipeline(input, createGunzip({ chunkSize: GUNZIP_CHUNK }), extract),
       consume,
     ]);
   } catch (err) {
@@ -96,5 +85,5 @@ export async function readArchive(
     }
     throw err;
   }
-  return { size, sha256: hash.digest('hex'), entries };
+  return { entries };
 }

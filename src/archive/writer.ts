@@ -1,14 +1,12 @@
 // Streams objects into a gzip'd tar. Memory stays flat: each `add` waits for the consumer
 // of `output` (an upload, a file) to take the bytes before accepting more.
-import { createHash } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { assertSafeEntryName, FORMAT_VERSION, VERSION_ENTRY } from './format.js';
 import { ParallelGzip } from './pgzip.js';
 import { tarEnd, tarEntry, writeEntry } from './tar.js';
 
+/** The size and hash of what is stored are measured where it is stored (snapshots/draft.ts). */
 export interface ArchiveSummary {
-  size: number;
-  sha256: string;
   entries: number;
 }
 
@@ -32,31 +30,15 @@ export class ArchiveWriter {
 
   constructor(mtime: Date = new Date()) {
     this.mtime = Math.floor(mtime.getTime() / 1000);
-    const hash = createHash('sha256');
-    let size = 0;
     let resolveDone!: (s: ArchiveSummary) => void;
     let rejectDone!: (e: unknown) => void;
     this.done = new Promise((res, rej) => {
       resolveDone = res;
       rejectDone = rej;
     });
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-      flush: (cb) => {
-        resolveDone({ size, sha256: hash.digest('hex'), entries: this.entries });
-        cb();
-      },
-    });
-    // pipe() does not forward errors: pass them on so the consumer fails instead of waiting.
-    this.gzip.on('error', (err) => {
-      rejectDone(err);
-      counter.destroy(err);
-    });
-    this.output = this.gzip.pipe(counter);
+    this.gzip.on('end', () => resolveDone({ entries: this.entries }));
+    this.gzip.on('error', rejectDone);
+    this.output = this.gzip;
     this.done.catch(() => {});
     this.add(VERSION_ENTRY, Buffer.from(`${FORMAT_VERSION}\n`));
   }

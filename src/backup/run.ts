@@ -1,10 +1,8 @@
 // The backup pipeline: discover → list (paginated, parallel) → tar+gzip → upload, with
 // snapshot.json written last so a half-written snapshot never shows up in `list`.
-import { gzipSync } from 'node:zlib';
 import { objectEntryPath } from '../archive/format.js';
 import { ArchiveWriter } from '../archive/writer.js';
-import { AlreadyExistsError, errorMessage, UserError } from '../core/errors.js';
-import { HashCounter } from '../core/hash.js';
+import { errorMessage, UserError } from '../core/errors.js';
 import { defaultSnapshotName, validateNamespaceName, validateSnapshotName } from '../core/names.js';
 import { mapLimit } from '../core/pool.js';
 import { validateLabelSelector } from '../core/resources.js';
@@ -20,12 +18,11 @@ import {
   type SnapshotManifest,
   type SnapshotWarning,
 } from '../core/types.js';
-import { type EncryptionKey, encryptBuffer, encryptStream } from '../crypto/age.js';
+import type { EncryptionKey } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, type DiscoveredType, discover, objectPath } from '../kube/discovery.js';
 import { economizeHeap } from '../node-flags.js';
-import { archiveKey, lockKey, logKey, manifestKey } from '../storage/layout.js';
-import type { ObjectStore } from '../storage/store.js';
+import type { SnapshotRepository } from '../snapshots/repository.js';
 import {
   clusterRolesOf,
   type ListJob,
@@ -65,7 +62,7 @@ export interface BackupProgress {
 
 export interface BackupDeps {
   client: KubeClient;
-  store: ObjectStore;
+  snapshots: SnapshotRepository;
   toolVersion: string;
 }
 
@@ -79,11 +76,10 @@ interface LogLine {
 }
 
 export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<SnapshotManifest> {
-  const { client, store } = deps;
+  const { client, snapshots } = deps;
   const sel = opts.selection;
   const now = opts.now ?? (() => new Date());
   const started = now();
-  validateSelection(sel);
   const name = opts.name ?? defaultSnapshotName(sel.namespaces, sel.allNamespaces, started);
   validateSnapshotName(name);
   // Its size is unknown until everything is listed: see economizeHeap.
@@ -94,25 +90,7 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   const serverVersion = await client.serverVersion();
 
   // Claim the name before any work: two backups with one name cannot both proceed.
-  if (await store.head(manifestKey(name))) throw nameTaken(name);
-  try {
-    await store.createExclusive(
-      lockKey(name),
-      Buffer.from(JSON.stringify({ startedAt: started.toISOString() })),
-    );
-  } catch (err) {
-    if (err instanceof AlreadyExistsError) throw nameTaken(name);
-    throw err;
-  }
-  // Check again now that the lock is ours: a backup of the same name may have completed (and
-  // removed its lock) between the first check and the lock. Without this we would overwrite
-  // its archive and, failing at the final conditional create, delete it in the cleanup below.
-  // A finished backup writes snapshot.json before it removes its lock, so one of them is
-  // always visible here.
-  if (await store.head(manifestKey(name))) {
-    await store.delete(lockKey(name)).catch(() => {});
-    throw nameTaken(name);
-  }
+  const draft = await snapshots.claim(name, started, opts.encryption);
 
   const log: LogLine[] = [];
   const warnings: SnapshotWarning[] = [];
@@ -123,29 +101,9 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   };
 
   const writer = new ArchiveWriter(started);
-  // Encrypt between the archive and the store; hash what is stored, so `verify` can check
-  // an encrypted snapshot's integrity without its key. Unencrypted, the writer's own hash is
-  // the stored one.
-  let storedHash: (() => { size: number; sha256: string }) | undefined;
-  let source = writer.output;
-  if (opts.encryption) {
-    const stored = new HashCounter();
-    const encrypted = await encryptStream(writer.output, opts.encryption);
-    encrypted.on('error', (err) => stored.destroy(err));
-    source = encrypted.pipe(stored);
-    storedHash = () => ({ size: stored.size, sha256: stored.sha256 });
-  }
-  const upload = store.put(archiveKey(name), source);
-  upload.catch(() => {});
-  // When the upload fails mid-way (disk full, S3 part rejected, connection lost), the store
-  // stops reading writer.output, so writer.add() would wait for 'drain' forever and the backup
-  // would hang instead of failing. Every write and the final flush race the upload's failure.
-  const uploadFailed = new Promise<never>((_, reject) => {
-    upload.catch(reject);
-  });
-  uploadFailed.catch(() => {});
-  const orUploadFailure = <T>(p: Promise<T>): Promise<T> => Promise.race([p, uploadFailed]);
   try {
+    const upload = await draft.startArchive(writer.output);
+    const orUploadFailure = <T>(p: Promise<T>): Promise<T> => Promise.race([p, upload.failed]);
     const discovery = await discover(client);
     for (const f of discovery.failures)
       warn({ message: `discovery of ${f.groupVersion} failed: ${f.message}` });
@@ -242,17 +200,9 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       await addRelated(client, types, related, namespaceObjects, add, warn);
     }
 
-    const archived = await orUploadFailure(writer.finish());
-    await upload;
-    const stored = storedHash?.() ?? archived;
-    const logBody = gzipSync(Buffer.from(`${log.map((l) => JSON.stringify(l)).join('\n')}\n`));
-    await store.put(
-      logKey(name),
-      opts.encryption ? await encryptBuffer(logBody, opts.encryption) : logBody,
-    );
-
-    const completed = now();
-    const manifest: SnapshotManifest = {
+    await orUploadFailure(writer.finish());
+    await draft.writeLog(log);
+    const manifest = await draft.commit({
       formatVersion: SNAPSHOT_FORMAT_VERSION,
       name,
       toolVersion: deps.toolVersion,
@@ -260,58 +210,26 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       selection: sel,
       namespaces,
       startedAt: started.toISOString(),
-      completedAt: completed.toISOString(),
+      completedAt: now().toISOString(),
       ...(opts.ttlMs ? { expiresAt: new Date(started.getTime() + opts.ttlMs).toISOString() } : {}),
       labels: opts.labels ?? {},
       resources: [...counts.values()].sort((a, b) => a.resource.localeCompare(b.resource)),
       totalObjects: objects,
       warnings,
-      archive: {
-        key: archiveKey(name),
-        size: stored.size,
-        sha256: stored.sha256,
-        encrypted: opts.encryption !== undefined,
-      },
-      ...(opts.encryption
-        ? {
-            encryption:
-              'passphrase' in opts.encryption
-                ? { recipients: [], passphrase: true }
-                : { recipients: opts.encryption.recipients, passphrase: false },
-          }
-        : {}),
-      log: { key: logKey(name) },
-    };
-    await store.createExclusive(
-      manifestKey(name),
-      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
-    );
-    await store.delete(lockKey(name)).catch(() => {});
+    });
     return manifest;
   } catch (err) {
     writer.abort(err instanceof Error ? err : new Error(String(err)));
-    await upload.catch(() => {});
-    // Leave nothing behind: a failed backup must not appear in `list` nor hold its name.
-    const cleanup = await Promise.allSettled(
-      [archiveKey(name), logKey(name), lockKey(name)].map((k) => store.delete(k)),
-    );
+    const cleanedUp = await draft.abort();
     // When the failure is the storage itself going away, the cleanup cannot reach it either
     // and the name claim stays: say so, or the user's rerun fails with "already exists" and
     // no hint of why.
-    if (cleanup.some((r) => r.status === 'rejected') && err instanceof UserError) {
+    if (!cleanedUp && err instanceof UserError) {
       const leftover = `the failed backup could not remove what it wrote: once the storage is reachable again, run kubectl snapshot delete ${name}`;
       throw new UserError(err.message, err.hint ? `${err.hint}; ${leftover}` : leftover);
     }
     throw err;
   }
-}
-
-function nameTaken(name: string): UserError {
-  return new AlreadyExistsError(
-    `snapshot "${name}"`,
-    'choose another name; if an interrupted backup left it behind, remove it with: kubectl snapshot delete ' +
-      name,
-  );
 }
 
 function describeJob(job: ListJob): string {

@@ -3,8 +3,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { DecryptionKey } from '../crypto/age.js';
 import type { KubeClient } from '../kube/client.js';
+import type { SnapshotRepository } from '../snapshots/repository.js';
 import type { ResolvedLocation } from '../storage/locations.js';
-import type { ObjectStore } from '../storage/store.js';
 
 export interface GlobalArgs {
   kubeconfig?: string;
@@ -37,18 +37,23 @@ export async function connectKube(args: GlobalArgs, concurrency?: number): Promi
   return KubeClient.connect({ kubeconfig: args.kubeconfig, context: args.context }, concurrency);
 }
 
-export async function openStorage(args: GlobalArgs, env: NodeJS.ProcessEnv): Promise<ObjectStore> {
-  return (await openLocation(args, env)).store;
+/** The snapshots of the location `--storage` names. */
+export async function openSnapshots(
+  args: GlobalArgs,
+  env: NodeJS.ProcessEnv,
+): Promise<SnapshotRepository> {
+  return (await openLocation(args, env)).snapshots;
 }
 
-/** The store and where it came from (kind, whether the location requires encryption). */
+/** The snapshots and where they are (kind, whether the location requires encryption). */
 export async function openLocation(
   args: GlobalArgs,
   env: NodeJS.ProcessEnv,
-): Promise<{ store: ObjectStore; location: ResolvedLocation }> {
+): Promise<{ snapshots: SnapshotRepository; location: ResolvedLocation }> {
   const { openStore, resolveLocation } = await import('../storage/locations.js');
+  const { SnapshotRepository } = await import('../snapshots/repository.js');
   const location = await resolveLocation(args.storage, env);
-  return { store: await openStore(location, env), location };
+  return { snapshots: new SnapshotRepository(await openStore(location, env)), location };
 }
 
 export interface KeyArgs {

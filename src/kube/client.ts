@@ -5,6 +5,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { UserError } from '../core/errors.js';
+import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
 import { type Connection, loadConnection } from './kubeconfig.js';
 
@@ -63,10 +64,6 @@ const MAX_ATTEMPTS = 6;
  * answered keeps the short budget, so a wrong kubeconfig still fails within seconds.
  */
 const RECONNECT_BUDGET_MS = 60_000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** Bounded exponential backoff with full jitter; a Retry-After header wins when present. */
 function backoff(attempt: number, retryAfter?: number): number {

@@ -5,11 +5,11 @@
 // legacy `auth-provider` plugins (oidc, gcp, azure) that it implements.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as yaml from 'js-yaml';
 import { errorMessage, UserError } from '../core/errors.js';
+import { homeDir } from '../core/home.js';
 
 const execFileP = promisify(execFile);
 
@@ -88,7 +88,7 @@ function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv): 
     return [explicit];
   }
   if (env.KUBECONFIG) return env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
-  const home = join(env.HOME ?? homedir(), '.kube', 'config');
+  const home = join(homeDir(env), '.kube', 'config');
   return existsSync(home) ? [home] : [];
 }
 

@@ -2,11 +2,10 @@
 // or diff may act on it: a damaged or tampered archive never reaches the cluster.
 import { objectEntryPath, parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
 import { readArchive } from '../archive/reader.js';
-import { openArchive } from '../catalog/catalog.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import type { KubeObject, SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
-import type { ObjectStore } from '../storage/store.js';
+import type { SnapshotRepository } from '../snapshots/repository.js';
 import { wantedDigest } from './digest.js';
 import { Spool, type SpoolRef } from './spool.js';
 
@@ -110,7 +109,7 @@ function parseEntry(manifest: SnapshotManifest, name: string, data: Buffer): Kub
  * as planning views; cluster-scoped objects (few, and read by the planner) stay whole.
  */
 export async function loadArchive(
-  store: ObjectStore,
+  repo: SnapshotRepository,
   manifest: SnapshotManifest,
   key?: DecryptionKey,
   hint?: CompareHint,
@@ -122,7 +121,7 @@ export async function loadArchive(
       parseEntry(manifest, objectEntryPath(a), await spool.read(a.ref as SpoolRef)),
   };
   try {
-    const archive = await openArchive(store, manifest, key);
+    const archive = await repo.openArchive(manifest, key);
     await readArchive(archive.stream, async ({ name, data }) => {
       if (name === VERSION_ENTRY) return;
       const loc = parseObjectEntryPath(name);

@@ -1,15 +1,15 @@
 // The restore runner: executes a plan against the cluster. It never modifies or deletes an
 // existing object; per-object failures are results, not exceptions.
 
-import { readManifest } from '../catalog/catalog.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
+import { sleep } from '../core/time.js';
 import { type KubeObject, NAMESPACE_TYPE, type SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
 import { economizeHeapFor } from '../node-flags.js';
-import type { ObjectStore } from '../storage/store.js';
+import type { SnapshotRepository } from '../snapshots/repository.js';
 import { digest } from './digest.js';
 import { type ArchivedObject, loadArchive } from './load.js';
 import { Lookups } from './lookup.js';
@@ -75,15 +75,15 @@ export interface LoadedSnapshot {
  * only), and the objects that will be compared with them are digested as they are parsed.
  */
 export async function loadSnapshot(
-  store: ObjectStore,
+  repo: SnapshotRepository,
   name: string,
   key?: DecryptionKey,
   target?: { client: KubeClient; options: RestoreOptions },
 ): Promise<LoadedSnapshot> {
-  const manifest = await readManifest(store, name);
+  const manifest = await repo.readManifest(name);
   economizeHeapFor(manifest.totalObjects);
   if (!target) {
-    const { objects, close } = await loadArchive(store, manifest, key);
+    const { objects, close } = await loadArchive(repo, manifest, key);
     return { manifest, objects, close };
   }
   const { client, options } = target;
@@ -92,7 +92,7 @@ export async function loadSnapshot(
   for (const c of lookupCollections(manifest.resources, options, namespaces))
     lookups.prefetch(c.type, c.namespace);
   try {
-    const { objects, close } = await loadArchive(store, manifest, key, {
+    const { objects, close } = await loadArchive(repo, manifest, key, {
       mapping: options.mapping,
       namespaces,
     });
@@ -166,10 +166,6 @@ function skippedResult(s: LeftOut): ObjectResult {
     outcome: 'skipped',
     message: s.reason,
   };
-}
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function conditionTrue(obj: KubeObject | undefined, type: string): boolean {

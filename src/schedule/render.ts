@@ -4,12 +4,13 @@
 // the result; `--dry-run` prints it.
 import { listableTypes } from '../backup/select.js';
 import { UserError } from '../core/errors.js';
-import { defaultSnapshotName, isDns1123Label } from '../core/names.js';
+import { isDns1123Label } from '../core/names.js';
 import { type KubeObject, qualifiedResource, type Selection } from '../core/types.js';
 import type { DiscoveredType } from '../kube/discovery.js';
+import { KEEP_RULES, type KeepRule } from '../snapshots/retention.js';
+import { SCHEDULE_LABEL } from '../snapshots/scheduled.js';
 import { formatS3Url, type S3Location } from '../storage/locations.js';
 import { VERSION } from '../version.js';
-import { KEEP_RULES, type KeepRule, SCHEDULE_LABEL } from './retention.js';
 
 /** The image `--image` defaults to: the Dockerfile's image of this release. */
 export const DEFAULT_IMAGE = `kubectl-snapshot/kubectl-snapshot:v${VERSION}`;
@@ -135,17 +136,6 @@ export function scheduleSelector(name: string, installNamespace: string): string
   return Object.entries(scheduleLabels(name, installNamespace))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-}
-
-/** Name of the snapshot a schedule run takes at `now`: `<schedule>-<UTC yyyymmdd-hhmmss>`. */
-export function scheduledSnapshotName(schedule: string, now: Date): string {
-  return defaultSnapshotName([schedule], false, now);
-}
-
-/** True for names scheduledSnapshotName makes for this schedule. */
-export function isScheduledSnapshotName(schedule: string, name: string): boolean {
-  const m = /^(.*)-\d{8}-\d{6}$/.exec(name);
-  return m !== null && m[1] === scheduledSnapshotName(schedule, new Date(0)).slice(0, -16);
 }
 
 // ---- RBAC -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { AlreadyExistsError, NotFoundError, UserError } from '../core/errors.js';
-import { assertValidKey } from './layout.js';
+import { assertValidKey } from './keys.js';
 import type { ObjectInfo, ObjectStore } from './store.js';
 
 const FILE_MODE = 0o600;

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runBackup } from '../../src/backup/run.js';
 import type { Selection } from '../../src/core/types.js';
 import { KubeClient } from '../../src/kube/client.js';
+import { SnapshotRepository } from '../../src/snapshots/repository.js';
 import type { ObjectStore } from '../../src/storage/store.js';
 import { freePort } from '../cluster/harness.js';
 import { configMap, create, namespace } from './fixtures.js';
@@ -274,7 +275,10 @@ describe.each(storageKinds)('an interrupted backup to %s', (_label, makeStorage)
       seen,
     );
     await expect(
-      runBackup({ client, store, toolVersion: 'test' }, { name, selection: selection(ns) }),
+      runBackup(
+        { client, snapshots: new SnapshotRepository(store), toolVersion: 'test' },
+        { name, selection: selection(ns) },
+      ),
     ).rejects.toThrow(/injected: connection lost mid-upload/);
     // More than one part's worth went out before the break (on S3: a multipart upload).
     expect(seen.bytes).toBeGreaterThan(5 * MiB);
@@ -290,7 +294,10 @@ describe.each(storageKinds)('an interrupted backup to %s', (_label, makeStorage)
     const name = uniqueName('killed');
     const store = dyingBeforeManifest(await storage.store());
     await expect(
-      runBackup({ client, store, toolVersion: 'test' }, { name, selection: selection(ns) }),
+      runBackup(
+        { client, snapshots: new SnapshotRepository(store), toolVersion: 'test' },
+        { name, selection: selection(ns) },
+      ),
     ).rejects.toThrow(/injected: the process is gone/);
     // What a killed process leaves: the lock, the whole archive and the log, but no snapshot.json.
     expect(await storage.allKeys()).toEqual([

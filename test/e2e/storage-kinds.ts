@@ -2,14 +2,15 @@
 // CLI is pointed at one, every key it holds (temporary files and incomplete multipart uploads
 // included, so "nothing written" means nothing), and direct access to stored bytes so tests
 // can read an archive or damage it.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { parseObjectEntryPath, VERSION_ENTRY } from '../../src/archive/format.js';
 import { readArchive } from '../../src/archive/reader.js';
 import type { KubeObject, SnapshotManifest } from '../../src/core/types.js';
-import { archiveKey, logKey, manifestKey } from '../../src/storage/layout.js';
 import { openStore, parseLocationUrl } from '../../src/storage/locations.js';
 import { S3Store } from '../../src/storage/s3.js';
 import { getBuffer, type ObjectStore } from '../../src/storage/store.js';
@@ -158,13 +159,20 @@ export interface ReadSnapshot {
 /** Reads a stored snapshot the way a user's tools would: snapshot.json, then the archive. */
 export async function readSnapshot(storage: StorageKind, name: string): Promise<ReadSnapshot> {
   const store = await storage.store();
+  // The layout written out, not taken from the code under test.
+  const key = (file: string) => `snapshots/${name}/${file}`;
   const manifest = JSON.parse(
-    (await getBuffer(store, manifestKey(name))).toString('utf8'),
+    (await getBuffer(store, key('snapshot.json'))).toString('utf8'),
   ) as SnapshotManifest;
+  const stored = await getBuffer(store, key('resources.tar.gz'));
+  const archive = {
+    size: stored.length,
+    sha256: createHash('sha256').update(stored).digest('hex'),
+  };
   const entries: string[] = [];
   const objects = new Map<string, KubeObject>();
   const counts = new Map<string, number>();
-  const summary = await readArchive(await store.get(archiveKey(name)), ({ name: entry, data }) => {
+  await readArchive(Readable.from([stored]), ({ name: entry, data }) => {
     entries.push(entry);
     if (entry === VERSION_ENTRY) return;
     const loc = parseObjectEntryPath(entry);
@@ -172,12 +180,12 @@ export async function readSnapshot(storage: StorageKind, name: string): Promise<
     objects.set(entry, JSON.parse(data.toString('utf8')) as KubeObject);
     counts.set(loc.resource, (counts.get(loc.resource) ?? 0) + 1);
   });
-  const log = gunzipSync(await getBuffer(store, logKey(name)))
+  const log = gunzipSync(await getBuffer(store, key('log.jsonl.gz')))
     .toString('utf8')
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { manifest, entries, objects, counts, archive: summary, log };
+  return { manifest, entries, objects, counts, archive, log };
 }
 
 /** Velero-layout entry path of a namespaced object. */

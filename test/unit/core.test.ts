@@ -1,9 +1,11 @@
 // Pure building blocks: names, durations, label selectors, resource patterns, the pool.
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
 import { UserError } from '../../src/core/errors.js';
+import { homeDir } from '../../src/core/home.js';
 import {
   defaultSnapshotName,
   validateNamespaceName,
@@ -18,6 +20,7 @@ import {
   splitList,
 } from '../../src/core/resources.js';
 import { matchesSelector, parseSelector } from '../../src/core/selectors.js';
+import { sleep } from '../../src/core/time.js';
 import { qualifiedResource } from '../../src/core/types.js';
 import { VERSION } from '../../src/version.js';
 
@@ -456,9 +459,15 @@ describe('resource patterns', () => {
   });
 });
 
-describe('mapLimit', () => {
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+describe('homeDir', () => {
+  it('is HOME, or the OS account home when HOME is unset or empty', () => {
+    expect(homeDir({ HOME: '/home/u' })).toBe('/home/u');
+    expect(homeDir({ HOME: '' })).toBe(homedir());
+    expect(homeDir({})).toBe(homedir());
+  });
+});
 
+describe('mapLimit', () => {
   it('never runs more than limit at once, and keeps results in input order', async () => {
     for (const limit of [1, 3, 8, 100]) {
       let inFlight = 0;

@@ -1,7 +1,8 @@
 // Cron expressions and time zones as Kubernetes validates them (robfig/cron v3 ParseStandard,
 // time.LoadLocation), checked before anything is applied; and next-run times in a zone.
 import { describe, expect, it } from 'vitest';
-import { nextRuns, parseCron, validateTimeZone } from '../../src/schedule/cron.js';
+import { validateTimeZone } from '../../src/core/time-zone.js';
+import { nextRuns, parseCron } from '../../src/schedule/cron.js';
 
 describe('parseCron accepts what the CronJob controller accepts', () => {
   it.each([

@@ -7,14 +7,13 @@ import {
   containerStorageUrl,
   execArgs,
   grantedVerbs,
-  isScheduledSnapshotName,
   type PolicyRule,
   rbacRules,
   renderSchedule,
   type ScheduleSpec,
-  scheduledSnapshotName,
   validateScheduleName,
 } from '../../src/schedule/render.js';
+import { isScheduledSnapshotName, scheduledSnapshotName } from '../../src/snapshots/scheduled.js';
 import type { S3Location } from '../../src/storage/locations.js';
 
 const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
-import { parseIni, s3CredentialsFromEnv } from '../../src/storage/s3.js';
+import { parseIni, s3CredentialsFromEnv } from '../../src/storage/s3-credentials.js';
 
 let dir: string;
 let credsFile: string;

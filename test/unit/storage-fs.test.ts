@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlreadyExistsError, NotFoundError } from '../../src/core/errors.js';
+import { SnapshotRepository } from '../../src/snapshots/repository.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { getBuffer, type ObjectInfo } from '../../src/storage/store.js';
 
@@ -231,22 +232,22 @@ describe('FsStore.removeIncomplete and deleting a snapshot a killed backup left 
   });
 
   it('delete removes the lock and the temporary files, leaving nothing of the snapshot', async () => {
-    const { deleteSnapshot } = await import('../../src/catalog/catalog.js');
+    const snapshots = new SnapshotRepository(store);
     const dir = join(root, 'snapshots', 'killed');
     await store.createExclusive('snapshots/killed/.lock', Buffer.from('{}'));
     await writeFile(join(dir, '.tmp-0123456789abcdef-resources.tar.gz'), 'partial');
-    expect(await deleteSnapshot(store, 'killed')).toEqual({ deleted: 2 });
+    expect(await snapshots.delete('killed')).toEqual({ deleted: 2 });
     expect(await allFiles(root)).toEqual([]);
     await expect(stat(join(root, 'snapshots', 'killed'))).rejects.toThrow();
   });
 
   it('delete finds a snapshot that is only a temporary file, and still refuses an unknown name', async () => {
-    const { deleteSnapshot } = await import('../../src/catalog/catalog.js');
+    const snapshots = new SnapshotRepository(store);
     const dir = join(root, 'snapshots', 'orphan');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, '.tmp-0123456789abcdef-resources.tar.gz'), 'partial');
-    expect(await deleteSnapshot(store, 'orphan')).toEqual({ deleted: 1 });
+    expect(await snapshots.delete('orphan')).toEqual({ deleted: 1 });
     expect(await allFiles(root)).toEqual([]);
-    await expect(deleteSnapshot(store, 'orphan')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(snapshots.delete('orphan')).rejects.toBeInstanceOf(NotFoundError);
   });
 });

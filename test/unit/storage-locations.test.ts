@@ -3,22 +3,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, UserError } from '../../src/core/errors.js';
-import { FsStore } from '../../src/storage/fs.js';
 import {
   addLocation,
   configPath,
   defaultStorageDir,
-  formatS3Url,
-  type Location,
   listLocations,
-  locationUrl,
-  openStore,
-  parseLocationUrl,
   removeLocation,
-  resolveLocation,
-  type S3Location,
-  setDefaultLocation,
-} from '../../src/storage/locations.js';
+} from '../../src/storage/config.js';
+import { FsStore } from '../../src/storage/fs.js';
+import { type Location, locationUrl, parseLocationUrl } from '../../src/storage/location-url.js';
+import { openStore, resolveLocation } from '../../src/storage/locations.js';
+import { formatS3Url, type S3Location } from '../../src/storage/s3-location.js';
 import { userError } from './user-error.js';
 
 describe('parseLocationUrl', () => {
@@ -253,11 +248,6 @@ describe('named locations', () => {
       ['b', true],
       ['c', false],
     ]);
-    await setDefaultLocation('c', env);
-    expect((await listLocations(env)).filter((l) => l.default).map((l) => l.name)).toEqual(['c']);
-    await setDefaultLocation(undefined, env);
-    expect((await listLocations(env)).some((l) => l.default)).toBe(false);
-    await expect(setDefaultLocation('nope', env)).rejects.toThrow(NotFoundError);
   });
 
   it('remembers that a location requires encryption, and resolves it with that flag', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { S3Store, type S3StoreOptions } from '../../src/storage/s3.js';
+import { userError } from './user-error.js';
 
 // A self-signed certificate for 127.0.0.1 and localhost, valid 2020-2120.
 const CERT = `-----BEGIN CERTIFICATE-----
@@ -103,6 +104,14 @@ describe('S3Store transport', () => {
       new S3Store({ bucket: 'b01', prefix: '', credentials: { accessKey: 'a', secretKey: 'b' } })
         .url,
     ).toBe('s3://b01');
+  });
+
+  it('rejects the endpoints a storage URL rejects, never echoing credentials in one', () => {
+    for (const e of ['ftp://host', 'host:9000', 'https://host/path', 'not a url']) {
+      expect(() => store(e), e).toThrow(UserError);
+    }
+    const err = userError(() => store(`https://AKIAEXAMPLE:${SECRET}@127.0.0.1:9000`));
+    expect(`${err.message} ${err.hint}`).not.toContain(SECRET);
   });
 
   it('reports a refused connection as an unreachable endpoint with what to check', async () => {

@@ -184,7 +184,7 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
       const { runBackup, validateSelection } = await import('../../backup/run.js');
       validateSelection(selection);
       const encryption = await encryptionFromArgs(a);
-      const [client, { store, location }] = await Promise.all([
+      const [client, { snapshots, location }] = await Promise.all([
         connectKube(a),
         openLocation(a, io.env),
       ]);
@@ -197,7 +197,7 @@ export function backupCommand(io: Io): CommandModule<GlobalArgs, BackupArgs> {
       const progress = Progress.for(io.stderr, a.progress === false);
       try {
         const manifest = await runBackup(
-          { client, store, toolVersion: VERSION },
+          { client, snapshots, toolVersion: VERSION },
           {
             ...(a.name ? { name: a.name } : {}),
             selection,

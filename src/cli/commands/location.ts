@@ -39,7 +39,7 @@ export function locationCommand(io: Io, g: Guard): CommandModule<GlobalArgs, Glo
                 }) as Argv<AddArgs>,
             handler: async (raw) => {
               const a = raw as unknown as AddArgs;
-              const { addLocation } = await import('../../storage/locations.js');
+              const { addLocation } = await import('../../storage/config.js');
               await addLocation(
                 a.name,
                 a.url,
@@ -61,7 +61,7 @@ export function locationCommand(io: Io, g: Guard): CommandModule<GlobalArgs, Glo
             handler: async (raw) => {
               const a = raw as unknown as GlobalArgs;
               const format = parseOutput(a.output);
-              const { listLocations } = await import('../../storage/locations.js');
+              const { listLocations } = await import('../../storage/config.js');
               const all = await listLocations(io.env);
               if (format !== 'table') io.stdout.write(await formatData(all, format));
               else
@@ -88,7 +88,7 @@ export function locationCommand(io: Io, g: Guard): CommandModule<GlobalArgs, Glo
               yy.positional('name', { type: 'string', demandOption: true }) as Argv<AddArgs>,
             handler: async (raw) => {
               const a = raw as unknown as AddArgs;
-              const { removeLocation } = await import('../../storage/locations.js');
+              const { removeLocation } = await import('../../storage/config.js');
               await removeLocation(a.name, io.env);
               io.stdout.write(`location ${a.name} removed\n`);
             },

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../core/errors.js';
-import type { PruneResult } from '../../schedule/prune.js';
+import type { PruneResult } from '../../snapshots/prune.js';
 import {
   describePolicy,
   hasKeepRules,
@@ -8,8 +8,8 @@ import {
   type KeepRule,
   type RetentionPolicy,
   validatePolicy,
-} from '../../schedule/retention.js';
-import { type GlobalArgs, type Io, openStorage, type RunState } from '../context.js';
+} from '../../snapshots/retention.js';
+import { type GlobalArgs, type Io, openSnapshots, type RunState } from '../context.js';
 import { formatData, parseOutput, table } from '../output.js';
 
 export interface RetentionArgs {
@@ -146,11 +146,11 @@ export function pruneCommand(io: Io, state: RunState): CommandModule<GlobalArgs,
         ...(a.schedule !== undefined ? { schedule: a.schedule } : {}),
         ...(a.selector !== undefined ? { selector: a.selector } : {}),
       };
-      const { runPrune, pruneReport } = await import('../../schedule/prune.js');
-      const { snapshotFilterRequirements } = await import('../../schedule/retention.js');
+      const { runPrune, pruneReport } = await import('../../snapshots/prune.js');
+      const { snapshotFilterRequirements } = await import('../../snapshots/retention.js');
       snapshotFilterRequirements(filter); // validates the selector before touching storage
-      const store = await openStorage(a, io.env);
-      const r = await runPrune(store, { policy, filter, dryRun: a['dry-run'] === true });
+      const snapshots = await openSnapshots(a, io.env);
+      const r = await runPrune(snapshots, { policy, filter, dryRun: a['dry-run'] === true });
       if (format === 'table') {
         io.stderr.write(`policy: ${describePolicy(policy)} (time zone ${policy.timeZone})\n`);
         io.stdout.write(pruneSummary(r));

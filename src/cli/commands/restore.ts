@@ -10,7 +10,7 @@ import {
   type Io,
   type KeyArgs,
   keyOptions,
-  openStorage,
+  openSnapshots,
   type RunState,
 } from '../context.js';
 import { parseOutput, table, writeData } from '../output.js';
@@ -150,12 +150,12 @@ export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArg
     handler: async (a) => {
       const format = parseOutput(a.output, ['table', 'json', 'yaml']);
       const opts = await optionsFrom(a);
-      const store = await openStorage(a, io.env);
+      const snapshots = await openSnapshots(a, io.env);
       const { loadSnapshot, runRestore } = await import('../../restore/run.js');
       const client = opts.dryRun === 'client' ? undefined : await connectKube(a, opts.concurrency);
       // Read and verify the whole archive before the cluster is changed.
       const snap = await loadSnapshot(
-        store,
+        snapshots,
         a.name,
         await decryptionKeyFrom(a, io.env),
         client && { client, options: opts },
@@ -190,10 +190,10 @@ export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
     handler: async (a) => {
       const format = parseOutput(a.output, ['table', 'json', 'yaml']);
       const opts = await optionsFrom(a);
-      const store = await openStorage(a, io.env);
+      const snapshots = await openSnapshots(a, io.env);
       const { loadSnapshot, runRestore } = await import('../../restore/run.js');
       const client = await connectKube(a);
-      const snap = await loadSnapshot(store, a.name, await decryptionKeyFrom(a, io.env), {
+      const snap = await loadSnapshot(snapshots, a.name, await decryptionKeyFrom(a, io.env), {
         client,
         options: opts,
       });

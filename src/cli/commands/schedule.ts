@@ -2,14 +2,14 @@ import type { Argv, CommandModule } from 'yargs';
 import { parseDuration } from '../../core/duration.js';
 import { UserError } from '../../core/errors.js';
 import type { KubeObject, SnapshotManifest } from '../../core/types.js';
-import type { ScheduleInfo } from '../../schedule/run.js';
+import type { ScheduleInfo } from '../../schedule/status.js';
 import { VERSION } from '../../version.js';
 import {
   connectKube,
   type GlobalArgs,
   type Guard,
   type Io,
-  openStorage,
+  openSnapshots,
   type RunState,
 } from '../context.js';
 import { age, formatData, parseOutput, table } from '../output.js';
@@ -152,7 +152,8 @@ function createCommand(io: Io): CommandModule<GlobalArgs, CreateArgs> {
       if (dryRun && format === 'table')
         throw new UserError('--dry-run prints manifests: use -o yaml or -o json');
       // Everything a user can get wrong is checked before the cluster is touched.
-      const { parseCron, validateTimeZone } = await import('../../schedule/cron.js');
+      const { parseCron } = await import('../../schedule/cron.js');
+      const { validateTimeZone } = await import('../../core/time-zone.js');
       const { DEFAULT_IMAGE, validateScheduleName } = await import('../../schedule/render.js');
       const { validateSelection } = await import('../../backup/run.js');
       validateScheduleName(a.name);
@@ -175,7 +176,8 @@ function createCommand(io: Io): CommandModule<GlobalArgs, CreateArgs> {
       if (!isDns1123Label(a['install-namespace']))
         throw new UserError(`invalid --install-namespace "${a['install-namespace']}"`);
 
-      const { createSchedule, resolveScheduleStorage } = await import('../../schedule/run.js');
+      const { resolveScheduleStorage } = await import('../../schedule/storage.js');
+      const { createSchedule } = await import('../../schedule/apply.js');
       const storage = await resolveScheduleStorage(a.storage, io.env);
       if (storage.requireEncryption && encryptTo.length === 0) {
         throw new UserError(
@@ -209,7 +211,7 @@ function createCommand(io: Io): CommandModule<GlobalArgs, CreateArgs> {
         await printObjects(io, [r.rendered.namespace, ...r.rendered.objects], format);
         return;
       }
-      const { objectRef } = await import('../../schedule/run.js');
+      const { objectRef } = await import('../../schedule/objects.js');
       const refs = r.rendered.objects.map(objectRef);
       if (format !== 'table') {
         io.stdout.write(
@@ -249,12 +251,12 @@ async function lastSnapshots(
 ): Promise<Map<string, SnapshotManifest | undefined | Error>> {
   const out = new Map<string, SnapshotManifest | undefined | Error>();
   const { openStore, parseLocationUrl } = await import('../../storage/locations.js');
-  const { lastScheduledSnapshot } = await import('../../schedule/run.js');
+  const { SnapshotRepository } = await import('../../snapshots/repository.js');
   for (const s of infos) {
     if (!s.storage) continue;
     try {
       const store = await openStore(parseLocationUrl(s.storage, io.env), io.env);
-      out.set(s.name, await lastScheduledSnapshot(store, s.name));
+      out.set(s.name, await new SnapshotRepository(store).newestOfSchedule(s.name));
     } catch (err) {
       out.set(s.name, err instanceof Error ? err : new Error(String(err)));
     }
@@ -270,7 +272,7 @@ function listCommand(io: Io): CommandModule<GlobalArgs, InstallArgs> {
     builder: (y) => installOption(y) as Argv<InstallArgs>,
     handler: async (a) => {
       const format = parseOutput(a.output);
-      const { listSchedules } = await import('../../schedule/run.js');
+      const { listSchedules } = await import('../../schedule/status.js');
       const client = await connectKube(a);
       const infos = await listSchedules(client, a['install-namespace']);
       const last = await lastSnapshots(io, infos);
@@ -343,9 +345,9 @@ function describeCommand(io: Io): CommandModule<GlobalArgs, NameArgs> {
       installOption(y).positional('name', { type: 'string', demandOption: true }) as Argv<NameArgs>,
     handler: async (a) => {
       const format = parseOutput(a.output);
-      const { describeSchedule } = await import('../../schedule/run.js');
+      const { describeSchedule } = await import('../../schedule/status.js');
       const { describeRule } = await import('../../schedule/render.js');
-      const { KEEP_RULES } = await import('../../schedule/retention.js');
+      const { KEEP_RULES } = await import('../../snapshots/retention.js');
       const client = await connectKube(a);
       const d = await describeSchedule(client, a.name, a['install-namespace']);
       const last = (await lastSnapshots(io, [d])).get(d.name);
@@ -437,7 +439,7 @@ function deleteCommand(io: Io): CommandModule<GlobalArgs, NamesArgs> {
         demandOption: true,
       }) as Argv<NamesArgs>,
     handler: async (a) => {
-      const { deleteSchedule } = await import('../../schedule/run.js');
+      const { deleteSchedule } = await import('../../schedule/owned.js');
       const client = await connectKube(a);
       for (const name of a.names.map(String)) {
         const removed = await deleteSchedule(client, name, a['install-namespace']);
@@ -456,7 +458,7 @@ function runCommand(io: Io): CommandModule<GlobalArgs, NameArgs> {
       installOption(y).positional('name', { type: 'string', demandOption: true }) as Argv<NameArgs>,
     handler: async (a) => {
       const format = parseOutput(a.output);
-      const { runScheduleNow } = await import('../../schedule/run.js');
+      const { runScheduleNow } = await import('../../schedule/owned.js');
       const client = await connectKube(a);
       const job = await runScheduleNow(client, a.name, a['install-namespace']);
       if (format !== 'table') io.stdout.write(await formatData(job, format));
@@ -475,7 +477,7 @@ function suspendCommand(io: Io, suspend: boolean): CommandModule<GlobalArgs, Nam
     builder: (y) =>
       installOption(y).positional('name', { type: 'string', demandOption: true }) as Argv<NameArgs>,
     handler: async (a) => {
-      const { setSuspended } = await import('../../schedule/run.js');
+      const { setSuspended } = await import('../../schedule/owned.js');
       const client = await connectKube(a);
       await setSuspended(client, a.name, a['install-namespace'], suspend);
       io.stdout.write(`schedule ${a.name} ${suspend ? 'suspended' : 'resumed'}\n`);
@@ -503,13 +505,13 @@ function execCommand(io: Io, state: RunState): CommandModule<GlobalArgs, ExecArg
       const policy = policyFromArgs(a, true);
       // Recipients only: a schedule never gets a passphrase or an identity.
       const encryption = await encryptionFromArgs({ 'encrypt-to': a['encrypt-to'] });
-      const { execSchedule } = await import('../../schedule/run.js');
-      const [client, store] = await Promise.all([connectKube(a), openStorage(a, io.env)]);
+      const { execSchedule } = await import('../../schedule/exec.js');
+      const [client, snapshots] = await Promise.all([connectKube(a), openSnapshots(a, io.env)]);
       const progress = Progress.for(io.stderr, a.progress === false);
       let result: Awaited<ReturnType<typeof execSchedule>>;
       try {
         result = await execSchedule(
-          { client, store, toolVersion: VERSION },
+          { client, snapshots, toolVersion: VERSION },
           {
             schedule: a.name,
             selection,

@@ -6,7 +6,7 @@ import {
   type Io,
   type KeyArgs,
   keyOptions,
-  openStorage,
+  openSnapshots,
   type RunState,
 } from '../context.js';
 import { age, formatData, humanBytes, parseOutput, table } from '../output.js';
@@ -22,15 +22,14 @@ export function listCommand(io: Io): CommandModule<GlobalArgs, GlobalArgs> {
     describe: 'List snapshots in a storage location',
     handler: async (a) => {
       const format = parseOutput(a.output);
-      const store = await openStorage(a, io.env);
-      const { listSnapshots } = await import('../../catalog/catalog.js');
-      const all = await listSnapshots(store);
+      const snapshots = await openSnapshots(a, io.env);
+      const all = await snapshots.list();
       if (format !== 'table') {
         io.stdout.write(await formatData(all, format));
         return;
       }
       if (all.length === 0) {
-        io.stderr.write(`No snapshots in ${store.url}\n`);
+        io.stderr.write(`No snapshots in ${snapshots.url}\n`);
         return;
       }
       const rows = all.map((m) => [
@@ -41,7 +40,7 @@ export function listCommand(io: Io): CommandModule<GlobalArgs, GlobalArgs> {
         m.totalObjects,
         humanBytes(m.archive.size),
         m.expiresAt ? age(m.expiresAt) : '<never>',
-        store.url,
+        snapshots.url,
       ]);
       io.stdout.write(
         table(
@@ -64,9 +63,8 @@ export function describeCommand(io: Io): CommandModule<GlobalArgs, NameArgs> {
     builder: (y) => y.positional('name', { type: 'string', demandOption: true }) as Argv<NameArgs>,
     handler: async (a) => {
       const format = parseOutput(a.output);
-      const store = await openStorage(a, io.env);
-      const { readManifest } = await import('../../catalog/catalog.js');
-      const m = await readManifest(store, a.name);
+      const snapshots = await openSnapshots(a, io.env);
+      const m = await snapshots.readManifest(a.name);
       if (format !== 'table') {
         io.stdout.write(await formatData(m, format));
         return;
@@ -75,7 +73,7 @@ export function describeCommand(io: Io): CommandModule<GlobalArgs, NameArgs> {
       const lines = [
         `Name:          ${m.name}`,
         `Status:        ${status(m)}`,
-        `Location:      ${store.url}`,
+        `Location:      ${snapshots.url}`,
         `Cluster:       ${m.cluster.server} (${m.cluster.version})`,
         `Started:       ${m.startedAt}`,
         `Completed:     ${m.completedAt}`,
@@ -121,10 +119,9 @@ export function deleteCommand(io: Io): CommandModule<GlobalArgs, NamesArgs> {
     builder: (y) =>
       y.positional('names', { type: 'string', array: true, demandOption: true }) as Argv<NamesArgs>,
     handler: async (a) => {
-      const store = await openStorage(a, io.env);
-      const { deleteSnapshot } = await import('../../catalog/catalog.js');
+      const snapshots = await openSnapshots(a, io.env);
       for (const name of a.names) {
-        const r = await deleteSnapshot(store, String(name));
+        const r = await snapshots.delete(String(name));
         io.stdout.write(`snapshot ${name} deleted (${r.deleted} objects)\n`);
       }
     },
@@ -144,9 +141,9 @@ export function verifyCommand(
       >,
     handler: async (a) => {
       const format = parseOutput(a.output);
-      const store = await openStorage(a, io.env);
-      const { verifySnapshot } = await import('../../catalog/catalog.js');
-      const r = await verifySnapshot(store, a.name, await decryptionKeyFrom(a, io.env));
+      const snapshots = await openSnapshots(a, io.env);
+      const { verifySnapshot } = await import('../../snapshots/verify.js');
+      const r = await verifySnapshot(snapshots, a.name, await decryptionKeyFrom(a, io.env));
       if (format !== 'table') io.stdout.write(await formatData(r, format));
       else if (r.ok && !r.contentsChecked)
         io.stdout.write(

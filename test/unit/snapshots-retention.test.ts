@@ -10,7 +10,7 @@ import {
   selectForPrune,
   snapshotFilterRequirements,
   validatePolicy,
-} from '../../src/schedule/retention.js';
+} from '../../src/snapshots/retention.js';
 
 const snap = (
   name: string,

@@ -1,4 +1,5 @@
-// The single owner of object key names. Every key is relative to a store's root/prefix:
+// The single owner of a snapshot's object keys (as Velero's ObjectStoreLayout is of a backup's).
+// Every key is relative to a store's root/prefix:
 //
 //   snapshots/<name>/.lock               created exclusively when a backup starts
 //   snapshots/<name>/resources.tar.gz    the archive
@@ -73,28 +74,4 @@ export function snapshotNamesFromKeys(keys: Iterable<string>, file?: string): st
     if (parsed && (file === undefined || parsed.file === file)) names.add(parsed.name);
   }
   return [...names].sort();
-}
-
-/**
- * Throws unless `key` is a safe relative object key: '/'-separated, not empty, no leading
- * '/', no empty, '.' or '..' segments, no backslashes or control characters. Stores call this
- * so a key can never escape their root. With `allowTrailingSlash`, a list prefix such as
- * `snapshots/` (or '') is accepted.
- */
-export function assertValidKey(key: string, allowTrailingSlash = false): void {
-  const bad = (why: string): never => {
-    throw new Error(`invalid storage key ${JSON.stringify(key)}: ${why}`);
-  };
-  if (allowTrailingSlash && key === '') return;
-  if (key === '') bad('empty');
-  if (key.startsWith('/')) bad('starts with /');
-  if (key.includes('\\')) bad('contains a backslash');
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(key)) bad('contains a control character');
-  const segments = key.split('/');
-  if (allowTrailingSlash && segments[segments.length - 1] === '') segments.pop();
-  for (const s of segments) {
-    if (s === '') bad('has an empty path segment');
-    if (s === '.' || s === '..') bad(`has a "${s}" path segment`);
-  }
 }

@@ -1,8 +1,7 @@
 // `prune`: list the snapshots a filter selects, decide with selectForPrune, delete the rest.
-import { deleteSnapshot, listSnapshots } from '../catalog/catalog.js';
 import { errorMessage } from '../core/errors.js';
 import type { SnapshotManifest } from '../core/types.js';
-import type { ObjectStore } from '../storage/store.js';
+import type { SnapshotRepository } from './repository.js';
 import {
   type Decision,
   matchesSnapshotFilter,
@@ -31,16 +30,16 @@ export interface PruneResult {
   failed: { name: string; message: string }[];
 }
 
-export async function runPrune(store: ObjectStore, opts: PruneOptions): Promise<PruneResult> {
+export async function runPrune(repo: SnapshotRepository, opts: PruneOptions): Promise<PruneResult> {
   const reqs = snapshotFilterRequirements(opts.filter);
-  const all = (await listSnapshots(store)).filter((m) => matchesSnapshotFilter(m.labels, reqs));
+  const all = (await repo.list()).filter((m) => matchesSnapshotFilter(m.labels, reqs));
   const { keep, remove } = selectForPrune(all, opts.policy, opts.now ?? new Date());
   const deleted: string[] = [];
   const failed: PruneResult['failed'] = [];
   if (!opts.dryRun) {
     for (const d of remove) {
       try {
-        await deleteSnapshot(store, d.snapshot.name);
+        await repo.delete(d.snapshot.name);
         deleted.push(d.snapshot.name);
       } catch (err) {
         failed.push({ name: d.snapshot.name, message: errorMessage(err) });
@@ -48,7 +47,7 @@ export async function runPrune(store: ObjectStore, opts: PruneOptions): Promise<
     }
   }
   return {
-    location: store.url,
+    location: repo.url,
     dryRun: opts.dryRun,
     considered: all.length,
     keep,

@@ -3,8 +3,9 @@
 // (`backup --ttl`). Pure: the runner lists and deletes.
 import { UserError } from '../core/errors.js';
 import { matchesSelector, parseSelector, type Requirement } from '../core/selectors.js';
+import { validateTimeZone, wallClock } from '../core/time-zone.js';
 import type { SnapshotManifest } from '../core/types.js';
-import { validateTimeZone, wallClock } from './cron.js';
+import { SCHEDULE_LABEL } from './scheduled.js';
 
 export const KEEP_RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 export type KeepRule = (typeof KEEP_RULES)[number];
@@ -160,8 +161,6 @@ export function selectForPrune<T extends PruneCandidate>(
 }
 
 // ---- which snapshots a prune looks at --------------------------------------------------
-
-export const SCHEDULE_LABEL = 'kubectl-snapshot/schedule';
 
 /** Snapshot label filter: `--schedule NAME` and/or `-l SELECTOR` (kubectl syntax). */
 export interface SnapshotFilter {

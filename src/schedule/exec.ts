@@ -1,0 +1,48 @@
+// `schedule exec`: what the CronJob's container runs, a backup and then the schedule's prune.
+import { type BackupDeps, runBackup } from '../backup/run.js';
+import type { Selection, SnapshotManifest } from '../core/types.js';
+import type { EncryptionKey } from '../crypto/age.js';
+import { type PruneResult, runPrune } from '../snapshots/prune.js';
+import type { RetentionPolicy } from '../snapshots/retention.js';
+import { SCHEDULE_LABEL, scheduledSnapshotName } from '../snapshots/scheduled.js';
+
+export interface ExecOptions {
+  schedule: string;
+  selection: Selection;
+  ttlMs?: number;
+  labels: Record<string, string>;
+  encryption?: EncryptionKey;
+  policy: RetentionPolicy;
+  now?: () => Date;
+  onProgress?: Parameters<typeof runBackup>[1]['onProgress'];
+}
+
+export interface ExecResult {
+  manifest: SnapshotManifest;
+  prune: PruneResult;
+}
+
+/**
+ * One scheduled run, in this process: a backup named `<schedule>-<timestamp>` and labelled
+ * with the schedule, then a prune limited to that schedule's snapshots. The prune runs only
+ * after a successful backup, as `backup && prune` would.
+ */
+export async function execSchedule(deps: BackupDeps, opts: ExecOptions): Promise<ExecResult> {
+  const now = opts.now ?? (() => new Date());
+  const manifest = await runBackup(deps, {
+    name: scheduledSnapshotName(opts.schedule, now()),
+    selection: opts.selection,
+    ...(opts.ttlMs ? { ttlMs: opts.ttlMs } : {}),
+    labels: { ...opts.labels, [SCHEDULE_LABEL]: opts.schedule },
+    ...(opts.encryption ? { encryption: opts.encryption } : {}),
+    now,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  const prune = await runPrune(deps.snapshots, {
+    policy: opts.policy,
+    filter: { schedule: opts.schedule },
+    dryRun: false,
+    now: now(),
+  });
+  return { manifest, prune };
+}

@@ -1,0 +1,104 @@
+// A snapshot being written under a claimed name: archive, then log, then snapshot.json (the
+// commit), then the lock goes; or, on failure, everything it wrote goes. Encryption and the
+// hash of the stored bytes happen here, so `verify` can check an encrypted snapshot without
+// its key.
+import type { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { HashCounter } from '../core/hash.js';
+import type { SnapshotManifest } from '../core/types.js';
+import { type EncryptionKey, encryptBuffer, encryptStream } from '../crypto/age.js';
+import type { ObjectStore } from '../storage/store.js';
+import { archiveKey, lockKey, logKey, manifestKey } from './layout.js';
+
+/** What the backup decides; the draft adds where and how the files were stored. */
+export type ManifestFields = Omit<SnapshotManifest, 'archive' | 'encryption' | 'log'>;
+
+export interface ArchiveUpload {
+  /**
+   * Rejects as soon as storing fails (disk full, S3 part rejected, connection lost). The store
+   * then stops reading the archive, so a producer waiting for back-pressure to clear would
+   * wait forever: race every write against this.
+   */
+  failed: Promise<never>;
+}
+
+export class SnapshotDraft {
+  private upload?: { done: Promise<void>; stored: HashCounter };
+
+  constructor(
+    private readonly store: ObjectStore,
+    readonly name: string,
+    private readonly encryption?: EncryptionKey,
+  ) {}
+
+  /** Starts storing the archive read from `source`, encrypted when the snapshot is. */
+  async startArchive(source: Readable): Promise<ArchiveUpload> {
+    const stored = new HashCounter();
+    const input = this.encryption ? await encryptStream(source, this.encryption) : source;
+    input.on('error', (err) => stored.destroy(err));
+    const done = this.store.put(archiveKey(this.name), input.pipe(stored)).then(() => {});
+    done.catch(() => {});
+    this.upload = { done, stored };
+    const failed = done.then(() => new Promise<never>(() => {}));
+    failed.catch(() => {});
+    return { failed };
+  }
+
+  /** Writes the backup log: one JSON object per line, gzip'd (and encrypted). */
+  async writeLog(lines: readonly object[]): Promise<void> {
+    const body = gzipSync(Buffer.from(`${lines.map((l) => JSON.stringify(l)).join('\n')}\n`));
+    await this.store.put(
+      logKey(this.name),
+      this.encryption ? await encryptBuffer(body, this.encryption) : body,
+    );
+  }
+
+  /**
+   * Waits for the archive, then writes snapshot.json with a conditional create: from then on
+   * the snapshot exists. The lock goes last, so a name is always held by one of the two.
+   */
+  async commit(fields: ManifestFields): Promise<SnapshotManifest> {
+    if (!this.upload) throw new Error('commit before the archive was started');
+    await this.upload.done;
+    const { stored } = this.upload;
+    const e = this.encryption;
+    const manifest: SnapshotManifest = {
+      ...fields,
+      archive: {
+        key: archiveKey(this.name),
+        size: stored.size,
+        sha256: stored.sha256,
+        encrypted: e !== undefined,
+      },
+      ...(e
+        ? {
+            encryption:
+              'passphrase' in e
+                ? { recipients: [], passphrase: true }
+                : { recipients: e.recipients, passphrase: false },
+          }
+        : {}),
+      log: { key: logKey(this.name) },
+    };
+    await this.store.createExclusive(
+      manifestKey(this.name),
+      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
+    );
+    await this.store.delete(lockKey(this.name)).catch(() => {});
+    return manifest;
+  }
+
+  /**
+   * Removes what this draft wrote, so a failed backup neither appears in `list` nor holds its
+   * name. Answers false when the storage could not be reached to do so.
+   */
+  async abort(): Promise<boolean> {
+    await this.upload?.done.catch(() => {});
+    const cleanup = await Promise.allSettled(
+      [archiveKey(this.name), logKey(this.name), lockKey(this.name)].map((k) =>
+        this.store.delete(k),
+      ),
+    );
+    return cleanup.every((r) => r.status === 'fulfilled');
+  }
+}

@@ -1,0 +1,133 @@
+// The snapshot repository over a real directory store: the claim / write / commit / abort
+// protocol, and reading back what it committed.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AlreadyExistsError, CorruptArchiveError, NotFoundError } from '../../src/core/errors.js';
+import type { SnapshotManifest } from '../../src/core/types.js';
+import type { ManifestFields } from '../../src/snapshots/draft.js';
+import { SnapshotRepository } from '../../src/snapshots/repository.js';
+import { FsStore } from '../../src/storage/fs.js';
+
+let root: string;
+let repo: SnapshotRepository;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'ks-repo-'));
+  repo = new SnapshotRepository(new FsStore(root));
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+const fields = (name: string, startedAt = '2026-11-01T00:00:00.000Z'): ManifestFields => ({
+  formatVersion: 1,
+  name,
+  toolVersion: 'test',
+  cluster: { server: 'https://example', version: 'v1.35.0' },
+  selection: {
+    namespaces: ['shop'],
+    allNamespaces: false,
+    excludeNamespaces: [],
+    includeResources: [],
+    excludeResources: [],
+    includeClusterResources: 'auto',
+  },
+  namespaces: ['shop'],
+  startedAt,
+  completedAt: startedAt,
+  labels: {},
+  resources: [],
+  totalObjects: 0,
+  warnings: [],
+});
+
+async function files(): Promise<string[]> {
+  const out = await readdir(root, { recursive: true, withFileTypes: true });
+  return out
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
+}
+
+async function write(name: string, archive: Buffer, startedAt?: string): Promise<SnapshotManifest> {
+  const draft = await repo.claim(name, new Date());
+  await draft.startArchive(Readable.from([archive]));
+  await draft.writeLog([{ msg: 'listed' }]);
+  return draft.commit(fields(name, startedAt));
+}
+
+describe('snapshot repository', () => {
+  it('commits a snapshot whose manifest records the stored bytes, then releases the name lock', async () => {
+    const bytes = Buffer.from('not really a tar.gz, the repository does not care');
+    const m = await write('web-1', bytes);
+    expect(m.archive).toEqual({
+      key: 'snapshots/web-1/resources.tar.gz',
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      encrypted: false,
+    });
+    expect(await files()).toEqual([
+      'snapshots/web-1/log.jsonl.gz',
+      'snapshots/web-1/resources.tar.gz',
+      'snapshots/web-1/snapshot.json',
+    ]);
+    expect(JSON.parse(await readFile(join(root, 'snapshots/web-1/snapshot.json'), 'utf8'))).toEqual(
+      m,
+    );
+    expect(await repo.readManifest('web-1')).toEqual(m);
+  });
+
+  it('refuses a second claim of a name while the first is being written, and after it committed', async () => {
+    const first = await repo.claim('web-1', new Date());
+    await expect(repo.claim('web-1', new Date())).rejects.toBeInstanceOf(AlreadyExistsError);
+    await first.startArchive(Readable.from([Buffer.from('x')]));
+    await first.commit(fields('web-1'));
+    await expect(repo.claim('web-1', new Date())).rejects.toThrow(
+      'snapshot "web-1" already exists',
+    );
+  });
+
+  it('abort removes everything the draft wrote, so the name is free again', async () => {
+    const draft = await repo.claim('web-1', new Date());
+    await draft.startArchive(Readable.from([Buffer.from('partial')]));
+    await draft.writeLog([]);
+    expect(await draft.abort()).toBe(true);
+    expect(await files()).toEqual([]);
+    await expect(repo.readManifest('web-1')).rejects.toBeInstanceOf(NotFoundError);
+    await (await repo.claim('web-1', new Date())).abort();
+  });
+
+  it('lists committed snapshots oldest first, and not ones still being written', async () => {
+    await write('b', Buffer.from('b'), '2026-11-02T00:00:00.000Z');
+    await write('a', Buffer.from('a'), '2026-11-03T00:00:00.000Z');
+    await repo.claim('in-progress', new Date());
+    expect((await repo.list()).map((m) => m.name)).toEqual(['b', 'a']);
+  });
+
+  it('opens an archive whose bytes match snapshot.json, and reports a changed one as corrupt', async () => {
+    const m = await write('web-1', Buffer.from('original bytes'));
+    const ok = await repo.openArchive(m);
+    ok.stream.resume();
+    await expect(ok.checkIntegrity()).resolves.toBeUndefined();
+
+    await new FsStore(root).put('snapshots/web-1/resources.tar.gz', Buffer.from('tampered bytes'));
+    const bad = await repo.openArchive(m);
+    bad.stream.resume();
+    await expect(bad.checkIntegrity()).rejects.toBeInstanceOf(CorruptArchiveError);
+  });
+
+  it('finds the newest snapshot a schedule made by its name and label', async () => {
+    const labelled = async (name: string, schedule: string) => {
+      const draft = await repo.claim(name, new Date());
+      await draft.startArchive(Readable.from([Buffer.from(name)]));
+      await draft.commit({ ...fields(name), labels: { 'kubectl-snapshot/schedule': schedule } });
+    };
+    await labelled('nightly-20261101-020000', 'nightly');
+    await labelled('nightly-20261102-020000', 'nightly');
+    await labelled('nightly-20261103-020000', 'other');
+    expect((await repo.newestOfSchedule('nightly'))?.name).toBe('nightly-20261102-020000');
+    expect(await repo.newestOfSchedule('weekly')).toBeUndefined();
+  });
+});
