@@ -3,9 +3,8 @@
 import { objectEntryPath } from '../archive/format.js';
 import { ArchiveWriter } from '../archive/writer.js';
 import { errorMessage, UserError } from '../core/errors.js';
-import { defaultSnapshotName, validateNamespaceName, validateSnapshotName } from '../core/names.js';
+import { defaultSnapshotName, validateSnapshotName } from '../core/names.js';
 import { mapLimit } from '../core/pool.js';
-import { validateLabelSelector } from '../core/resources.js';
 import {
   apiVersionOf,
   type KubeObject,
@@ -239,28 +238,6 @@ function describeJob(job: ListJob): string {
     : job.type.namespaced
       ? `${r} in all namespaces`
       : r;
-}
-
-export function validateSelection(sel: Selection): void {
-  if (!sel.allNamespaces && sel.namespaces.length === 0) {
-    throw new UserError(
-      'no namespace selected',
-      'pass -n NAMESPACE (repeatable) or -A for all namespaces',
-    );
-  }
-  if (sel.allNamespaces && sel.namespaces.length > 0) {
-    throw new UserError(
-      '-n and -A cannot be combined',
-      'use -A with --exclude-namespace to leave some out',
-    );
-  }
-  for (const ns of [...sel.namespaces, ...sel.excludeNamespaces]) validateNamespaceName(ns);
-  if (sel.labelSelector !== undefined) validateLabelSelector(sel.labelSelector);
-  if (!['auto', 'true', 'false'].includes(sel.includeClusterResources)) {
-    throw new UserError(
-      `--include-cluster-resources must be auto, true or false, not "${sel.includeClusterResources}"`,
-    );
-  }
 }
 
 async function resolveNamespaces(

@@ -1,6 +1,13 @@
 // Pure decisions of a backup: which types to list where, and which cluster-scoped objects
 // an `auto` backup pulls in because included objects depend on them.
-import { assertPatternsKnown, type NamedType, selectTypes } from '../core/resources.js';
+import { UserError } from '../core/errors.js';
+import { validateNamespaceName } from '../core/names.js';
+import {
+  assertPatternsKnown,
+  type NamedType,
+  selectTypes,
+  validateLabelSelector,
+} from '../core/resources.js';
 import {
   type KubeObject,
   qualifiedResource,
@@ -95,4 +102,27 @@ export function clusterRolesOf(bindings: KubeObject[]): string[] {
     if (ref?.kind === 'ClusterRole' && ref.name) names.add(ref.name);
   }
   return [...names];
+}
+
+/** The checks of a selection that need no cluster: every command that backs up runs them first. */
+export function validateSelection(sel: Selection): void {
+  if (!sel.allNamespaces && sel.namespaces.length === 0) {
+    throw new UserError(
+      'no namespace selected',
+      'pass -n NAMESPACE (repeatable) or -A for all namespaces',
+    );
+  }
+  if (sel.allNamespaces && sel.namespaces.length > 0) {
+    throw new UserError(
+      '-n and -A cannot be combined',
+      'use -A with --exclude-namespace to leave some out',
+    );
+  }
+  for (const ns of [...sel.namespaces, ...sel.excludeNamespaces]) validateNamespaceName(ns);
+  if (sel.labelSelector !== undefined) validateLabelSelector(sel.labelSelector);
+  if (!['auto', 'true', 'false'].includes(sel.includeClusterResources)) {
+    throw new UserError(
+      `--include-cluster-resources must be auto, true or false, not "${sel.includeClusterResources}"`,
+    );
+  }
 }

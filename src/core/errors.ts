@@ -38,3 +38,26 @@ export class CorruptArchiveError extends UserError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The process exit codes, chosen here and nowhere else. */
+export const EXIT = {
+  ok: 0,
+  /** Usage or fatal error: nothing was changed. */
+  error: 1,
+  /** Partial failure: the command did its work, but some of it failed (listed in its report). */
+  partial: 2,
+} as const;
+
+/**
+ * A command that ran and reported what it did, ending in failure: objects that failed to
+ * restore, a damaged snapshot, snapshots a prune could not delete. Carries its exit code.
+ */
+export class CommandFailed extends Error {
+  constructor(
+    readonly exitCode: (typeof EXIT)['error' | 'partial'],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandFailed';
+  }
+}

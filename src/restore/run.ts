@@ -49,14 +49,43 @@ export interface RestoreReport {
   totals: Record<Outcome, number>;
 }
 
+/**
+ * What a run does with its plan. Every mode but the client dry run talks to the cluster, so
+ * it carries the client: a run without one cannot be mistaken for any other mode.
+ */
+export type RunMode =
+  /** `restore --dry-run=client`: the plan, as objects that would be created; no cluster. */
+  | { kind: 'client-dry-run' }
+  /** `restore --dry-run=server`: the API server validates every create; nothing persists. */
+  | { kind: 'server-dry-run'; client: KubeClient }
+  /** `restore`: creates what does not exist. */
+  | { kind: 'create'; client: KubeClient }
+  /** `diff`: looks up and compares, sends no create; field-level diffs only with details. */
+  | { kind: 'compare'; client: KubeClient; details: boolean };
+
+/** The modes that talk to the cluster. */
+type ClusterMode = Exclude<RunMode, { kind: 'client-dry-run' }>;
+
 export interface RunOptions extends RestoreOptions {
-  dryRun?: 'client' | 'server';
+  mode: RunMode;
   concurrency?: number;
-  /** Include field-level diffs for objects that exist and differ. */
-  withDiff?: boolean;
-  /** `diff`: look up and compare, create nothing (not even a dry run). */
-  compareOnly?: boolean;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** The report's `dryRun` (scripts read it): set by the two dry runs, absent otherwise. */
+export function reportedDryRun(mode: RunMode): RestoreReport['dryRun'] {
+  if (mode.kind === 'client-dry-run') return 'client';
+  return mode.kind === 'server-dry-run' ? 'server' : undefined;
+}
+
+/** Only a real restore changes the cluster (and waits for what it created to be served). */
+function changesCluster(mode: RunMode): boolean {
+  return mode.kind === 'create';
+}
+
+/** Whether objects that exist and differ carry their field-level diff. */
+function withFieldDiffs(mode: RunMode): boolean {
+  return mode.kind !== 'compare' || mode.details;
 }
 
 export interface LoadedSnapshot {
@@ -206,41 +235,50 @@ async function compare(
 }
 
 /**
- * Restores (or, with dryRun, validates) a loaded snapshot. CRDs first and waited for, then
- * namespaces, then the tiers in order with bounded parallelism inside each tier.
+ * Restores (or validates, or compares: see RunMode) a loaded snapshot. CRDs first and waited
+ * for, then namespaces, then the tiers in order with bounded parallelism inside each tier.
  */
-export async function runRestore(
-  client: KubeClient | undefined,
-  snap: LoadedSnapshot,
-  opts: RunOptions,
-): Promise<RestoreReport> {
+export async function runRestore(snap: LoadedSnapshot, opts: RunOptions): Promise<RestoreReport> {
   const plan = planRestore(snap.objects, opts);
   const results: ObjectResult[] = plan.skipped.map(skippedResult);
   const all = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
-  if (opts.dryRun === 'client' || !client) {
+  const { mode } = opts;
+  if (mode.kind === 'client-dry-run') {
     for (const p of all) results.push(result(p, 'would-create'));
-    return { snapshot: snap.manifest.name, dryRun: 'client', results, totals: tally(results) };
+    return report(snap, mode, results);
   }
   // Lookups are closed by snap.close(); ones made here stop with the restore.
-  const own = snap.lookups ? undefined : new Lookups(client);
+  const own = snap.lookups ? undefined : new Lookups(mode.client);
   const existing = snap.lookups ?? (own as Lookups);
   try {
-    return await restoreWith(client, snap, plan, results, all, existing, opts);
+    return await restoreWith(mode, snap, plan, all, results, existing, opts);
   } finally {
     await own?.close();
   }
 }
 
+function report(snap: LoadedSnapshot, mode: RunMode, results: ObjectResult[]): RestoreReport {
+  const dryRun = reportedDryRun(mode);
+  return {
+    snapshot: snap.manifest.name,
+    ...(dryRun ? { dryRun } : {}),
+    results,
+    totals: tally(results),
+  };
+}
+
 async function restoreWith(
-  client: KubeClient,
+  mode: ClusterMode,
   snap: LoadedSnapshot,
   plan: RestorePlan,
-  results: ObjectResult[],
   all: PlannedObject[],
+  results: ObjectResult[],
   existing: Lookups,
   opts: RunOptions,
 ): Promise<RestoreReport> {
-  const dryRun = opts.dryRun === 'server' || opts.compareOnly === true;
+  const { client } = mode;
+  const persists = changesCluster(mode);
+  const withDiff = withFieldDiffs(mode);
   const concurrency = opts.concurrency ?? 16;
   let done = 0;
   const progress = () => opts.onProgress?.(done, all.length);
@@ -250,7 +288,7 @@ async function restoreWith(
   const createOne = async (p: PlannedObject): Promise<ObjectResult> => {
     try {
       if (p.namespace !== undefined && absentNamespaces.has(p.namespace)) {
-        if (opts.compareOnly) return result(p, 'would-create');
+        if (mode.kind === 'compare') return result(p, 'would-create');
         return result(
           p,
           'not-validated',
@@ -258,14 +296,15 @@ async function restoreWith(
         );
       }
       const found = await existing.lookup(p);
-      if (found) return compare(client, p, found, opts.withDiff === true);
-      if (opts.compareOnly) return result(p, 'would-create');
+      // Awaited here, so that a failed compare is this object's failure, not the run's.
+      if (found) return await compare(client, p, found, withDiff);
+      if (mode.kind === 'compare') return result(p, 'would-create');
       try {
         await client.request('POST', collectionPath(p.type, p.namespace), {
           body: await p.materialize(),
-          query: { dryRun: dryRun ? 'All' : undefined, fieldManager: 'kubectl-snapshot' },
+          query: { dryRun: persists ? undefined : 'All', fieldManager: 'kubectl-snapshot' },
         });
-        return result(p, dryRun ? 'would-create' : 'created');
+        return result(p, persists ? 'created' : 'would-create');
       } catch (err) {
         if (err instanceof ApiError && err.statusCode === 409 && err.reason === 'AlreadyExists') {
           // Created meanwhile (or the list was not allowed): still never touched.
@@ -273,7 +312,7 @@ async function restoreWith(
             .getOptional(objectPath(p.type, p.name, p.namespace))
             .catch(() => undefined);
           return now
-            ? compare(client, p, now, opts.withDiff === true)
+            ? await compare(client, p, now, withDiff)
             : result(p, 'exists-differs', 'already exists');
         }
         throw err;
@@ -290,11 +329,11 @@ async function restoreWith(
   // 1. CRDs, then wait until the API serves their resources.
   const crdResults = await mapLimit(plan.crds, concurrency, createOne);
   results.push(...crdResults);
-  if (!dryRun) await waitForCrds(client, plan, crdResults);
+  if (persists) await waitForCrds(client, plan, crdResults);
 
   // 2. Namespaces: wait out a Terminating one, then create it.
   const nsResults = await mapLimit(plan.namespaces, concurrency, async (ns) => {
-    const r = await ensureNamespace(client, ns, dryRun, createOne, absentNamespaces);
+    const r = await ensureNamespace(client, ns, !persists, createOne, absentNamespaces);
     if (r.outcome === 'created') existing.createdNamespace(ns.name);
     return r;
   });
@@ -306,12 +345,7 @@ async function restoreWith(
 
   // 3. Everything else, tier by tier.
   for (const tier of plan.tiers) results.push(...(await mapLimit(tier, concurrency, createOne)));
-  return {
-    snapshot: snap.manifest.name,
-    ...(opts.dryRun === 'server' ? { dryRun: 'server' as const } : {}),
-    results,
-    totals: tally(results),
-  };
+  return report(snap, mode, results);
 }
 
 async function ensureNamespace(
@@ -387,42 +421,4 @@ async function waitForCrds(
         }
       }),
   );
-}
-
-/** Summary rows per kind: created, skipped (incl. existing), failed. */
-export function summarize(report: RestoreReport): {
-  kind: string;
-  resource: string;
-  created: number;
-  exists: number;
-  skipped: number;
-  failed: number;
-}[] {
-  const rows = new Map<
-    string,
-    {
-      kind: string;
-      resource: string;
-      created: number;
-      exists: number;
-      skipped: number;
-      failed: number;
-    }
-  >();
-  for (const r of report.results) {
-    const row = rows.get(r.resource) ?? {
-      kind: r.kind,
-      resource: r.resource,
-      created: 0,
-      exists: 0,
-      skipped: 0,
-      failed: 0,
-    };
-    if (r.outcome === 'created' || r.outcome === 'would-create') row.created++;
-    else if (r.outcome === 'exists-identical' || r.outcome === 'exists-differs') row.exists++;
-    else if (r.outcome === 'failed') row.failed++;
-    else row.skipped++;
-    rows.set(r.resource, row);
-  }
-  return [...rows.values()].sort((a, b) => a.resource.localeCompare(b.resource));
 }

@@ -238,3 +238,22 @@ export function nextRuns(schedule: CronSchedule, after: Date, count = 1, timeZon
   }
   return out;
 }
+
+/**
+ * The next `count` runs after `now` as ISO 8601 (UTC), on the wall clock of `timeZone` (UTC
+ * without one). What a CronJob holds is shown, not refused: an expression or time zone that
+ * does not parse has no runs.
+ */
+export function upcomingRuns(
+  schedule: string | CronSchedule,
+  count: number,
+  timeZone: string | undefined,
+  now = new Date(),
+): string[] {
+  try {
+    const parsed = typeof schedule === 'string' ? parseCron(schedule) : schedule;
+    return nextRuns(parsed, now, count, timeZone ?? 'UTC').map((d) => d.toISOString());
+  } catch {
+    return [];
+  }
+}

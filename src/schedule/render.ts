@@ -9,7 +9,7 @@ import { type KubeObject, qualifiedResource, type Selection } from '../core/type
 import type { DiscoveredType } from '../kube/discovery.js';
 import { KEEP_RULES, type KeepRule } from '../snapshots/retention.js';
 import { SCHEDULE_LABEL } from '../snapshots/scheduled.js';
-import { formatS3Url, type S3Location } from '../storage/locations.js';
+import { formatS3Url, type S3Location } from '../storage/s3-location.js';
 import { VERSION } from '../version.js';
 
 /** The image `--image` defaults to: the Dockerfile's image of this release. */

@@ -4,7 +4,7 @@ import type { KubeObject, Selection } from '../core/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { collectionPath } from '../kube/discovery.js';
 import { SCHEDULE_LABEL } from '../snapshots/scheduled.js';
-import { nextRuns, parseCron } from './cron.js';
+import { upcomingRuns } from './cron.js';
 import { listAll, type StoredSpec, storedSpec, TYPES } from './objects.js';
 import { findOwned, getCronJob } from './owned.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, names } from './render.js';
@@ -41,19 +41,9 @@ export function scheduleInfo(cron: KubeObject, now = new Date()): ScheduleInfo {
   };
   const stored = storedSpec(cron);
   const suspended = spec.suspend === true;
-  let nextRun: string | undefined;
-  if (!suspended && spec.schedule) {
-    try {
-      nextRun = nextRuns(
-        parseCron(spec.schedule),
-        now,
-        1,
-        spec.timeZone ?? 'UTC',
-      )[0]?.toISOString();
-    } catch {
-      nextRun = undefined;
-    }
-  }
+  const nextRun = suspended
+    ? undefined
+    : upcomingRuns(spec.schedule ?? '', 1, spec.timeZone, now)[0];
   return {
     name: cron.metadata.name,
     namespace: cron.metadata.namespace ?? '',
@@ -149,15 +139,6 @@ export async function describeSchedule(
       };
     })
     .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
-  let upcoming: string[] = [];
-  if (!info.suspended) {
-    try {
-      upcoming = nextRuns(parseCron(info.schedule), now, 3, info.timeZone ?? 'UTC').map((d) =>
-        d.toISOString(),
-      );
-    } catch {
-      upcoming = [];
-    }
-  }
+  const upcoming = info.suspended ? [] : upcomingRuns(info.schedule, 3, info.timeZone, now);
   return { ...info, serviceAccount: n.serviceAccount, nextRuns: upcoming, rules, jobs };
 }

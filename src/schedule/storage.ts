@@ -1,7 +1,9 @@
 // Where a schedule writes its snapshots, and the credentials its Secret carries there.
 import { readFile } from 'node:fs/promises';
 import { errorMessage, UserError } from '../core/errors.js';
-import { resolveLocation, type S3Location } from '../storage/locations.js';
+import { resolveLocation } from '../storage/locations.js';
+import { s3CredentialsFromEnv } from '../storage/s3-credentials.js';
+import type { S3Location } from '../storage/s3-location.js';
 
 export interface ScheduleStorage {
   location: S3Location;
@@ -31,7 +33,6 @@ export async function resolveScheduleStorage(
       'pass --storage s3://bucket/prefix?endpoint=… (or a named S3 location from "kubectl snapshot location add"), with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set',
     );
   }
-  const { s3CredentialsFromEnv } = await import('../storage/s3.js');
   const c = s3CredentialsFromEnv(env);
   const credentials: Record<string, string> = {
     AWS_ACCESS_KEY_ID: c.accessKey,

@@ -1,18 +1,115 @@
-// snapshot.json as read back from storage: whoever can write the bucket wrote it, so it is
-// checked before anything trusts it.
-import { errorMessage, UserError } from '../core/errors.js';
-import type { SnapshotManifest } from '../core/types.js';
+// snapshot.json as read back from storage: whoever can write the bucket wrote it, so every
+// field a command reads is checked before anything trusts it. A manifest that fails is
+// "damaged": `list` and `prune` name it and go on, the commands that need it refuse it.
+import { UserError } from '../core/errors.js';
+import { SNAPSHOT_FORMAT_VERSION, type SnapshotManifest } from '../core/types.js';
+
+export class DamagedManifestError extends UserError {
+  constructor(
+    readonly snapshot: string,
+    readonly problem: string,
+  ) {
+    super(
+      `snapshot.json of "${snapshot}" is damaged: ${problem}`,
+      `delete the snapshot (kubectl snapshot delete ${snapshot}) or restore it from a copy`,
+    );
+    this.name = 'DamagedManifestError';
+  }
+}
+
+type Check = (v: unknown) => boolean;
+const isString: Check = (v) => typeof v === 'string';
+const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isBool: Check = (v) => typeof v === 'boolean';
+const isTime: Check = (v) => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+const arrayOf =
+  (c: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(c);
+const recordOf =
+  (c: Check): Check =>
+  (v) =>
+    isObject(v) && Object.values(v).every(c);
+const shape =
+  (fields: Record<string, Check>, optional: Record<string, Check> = {}): Check =>
+  (v) =>
+    isObject(v) &&
+    Object.entries(fields).every(([k, c]) => c(v[k])) &&
+    Object.entries(optional).every(([k, c]) => v[k] === undefined || c(v[k]));
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The fields every command reads, with what each must hold. */
+const FIELDS: Record<string, Check> = {
+  name: isString,
+  toolVersion: isString,
+  cluster: shape({ server: isString, version: isString }),
+  selection: shape(
+    {
+      namespaces: arrayOf(isString),
+      allNamespaces: isBool,
+      excludeNamespaces: arrayOf(isString),
+      includeResources: arrayOf(isString),
+      excludeResources: arrayOf(isString),
+      includeClusterResources: (v) => v === 'auto' || v === 'true' || v === 'false',
+    },
+    { labelSelector: isString },
+  ),
+  namespaces: arrayOf(isString),
+  startedAt: isTime,
+  completedAt: isTime,
+  labels: recordOf(isString),
+  resources: arrayOf(
+    shape({
+      resource: isString,
+      apiVersion: isString,
+      kind: isString,
+      namespaced: isBool,
+      count: isCount,
+    }),
+  ),
+  totalObjects: isCount,
+  warnings: arrayOf(shape({ message: isString }, { resource: isString, namespace: isString })),
+  archive: shape({
+    key: isString,
+    size: isCount,
+    sha256: (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
+    encrypted: isBool,
+  }),
+  log: shape({ key: isString }),
+};
+
+const OPTIONAL: Record<string, Check> = {
+  expiresAt: isTime,
+  encryption: shape({ recipients: arrayOf(isString), passphrase: isBool }),
+};
 
 export function parseManifest(raw: Buffer, name: string): SnapshotManifest {
+  let m: unknown;
   try {
-    const m = JSON.parse(raw.toString('utf8')) as SnapshotManifest;
-    if (m.name !== name || typeof m.archive?.sha256 !== 'string')
-      throw new Error('fields missing or wrong');
-    return m;
+    m = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new UserError(
-      `snapshot.json of "${name}" is damaged: ${errorMessage(err)}`,
-      'delete the snapshot or restore it from a copy',
+    throw new DamagedManifestError(name, `not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObject(m)) throw new DamagedManifestError(name, 'not a JSON object');
+  if (m.formatVersion !== SNAPSHOT_FORMAT_VERSION) {
+    throw new DamagedManifestError(
+      name,
+      `formatVersion ${JSON.stringify(m.formatVersion)} is not ${SNAPSHOT_FORMAT_VERSION}, the one this version reads`,
     );
   }
+  if (m.name !== name) {
+    throw new DamagedManifestError(name, `it names snapshot ${JSON.stringify(m.name)}`);
+  }
+  for (const [field, check] of Object.entries(FIELDS)) {
+    if (!check(m[field]))
+      throw new DamagedManifestError(name, `field ${field} is missing or wrong`);
+  }
+  for (const [field, check] of Object.entries(OPTIONAL)) {
+    if (m[field] !== undefined && !check(m[field]))
+      throw new DamagedManifestError(name, `field ${field} is wrong`);
+  }
+  return m as unknown as SnapshotManifest;
 }

@@ -28,11 +28,14 @@ export interface PruneResult {
   /** Names actually deleted (empty with dryRun). */
   deleted: string[];
   failed: { name: string; message: string }[];
+  /** Snapshots left alone because their snapshot.json is damaged (so not known to match). */
+  damaged: { name: string; problem: string }[];
 }
 
 export async function runPrune(repo: SnapshotRepository, opts: PruneOptions): Promise<PruneResult> {
   const reqs = snapshotFilterRequirements(opts.filter);
-  const all = (await repo.list()).filter((m) => matchesSnapshotFilter(m.labels, reqs));
+  const listing = await repo.list();
+  const all = listing.snapshots.filter((m) => matchesSnapshotFilter(m.labels, reqs));
   const { keep, remove } = selectForPrune(all, opts.policy, opts.now ?? new Date());
   const deleted: string[] = [];
   const failed: PruneResult['failed'] = [];
@@ -54,6 +57,7 @@ export async function runPrune(repo: SnapshotRepository, opts: PruneOptions): Pr
     remove,
     deleted,
     failed,
+    damaged: listing.damaged.map((d) => ({ name: d.snapshot, problem: d.problem })),
   };
 }
 
@@ -73,5 +77,6 @@ export function pruneReport(r: PruneResult) {
     remove: r.remove.map(row),
     deleted: r.deleted,
     failed: r.failed,
+    ...(r.damaged.length > 0 ? { damaged: r.damaged } : {}),
   };
 }

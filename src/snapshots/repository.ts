@@ -23,8 +23,13 @@ import {
   snapshotNamesFromKeys,
   snapshotPrefix,
 } from './layout.js';
-import { parseManifest } from './manifest.js';
+import { DamagedManifestError, parseManifest } from './manifest.js';
 import { isScheduledSnapshotName, SCHEDULE_LABEL } from './scheduled.js';
+
+export interface SnapshotListing {
+  snapshots: SnapshotManifest[];
+  damaged: DamagedManifestError[];
+}
 
 export const NO_KEY: DecryptionKey = { identities: [], passphrases: [] };
 
@@ -46,16 +51,27 @@ export class SnapshotRepository {
     return this.store.url;
   }
 
-  /** Every complete snapshot, oldest first. */
-  async list(): Promise<SnapshotManifest[]> {
-    const out: SnapshotManifest[] = [];
+  /**
+   * Every complete snapshot, oldest first, and apart from them the ones whose snapshot.json is
+   * damaged: one bad file (written by hand, or by someone who can write the bucket) must not
+   * stop `list` or a schedule's retention for the whole location.
+   */
+  async list(): Promise<SnapshotListing> {
+    const snapshots: SnapshotManifest[] = [];
+    const damaged: DamagedManifestError[] = [];
     for (const name of await this.names()) {
-      const m = await this.readIfPresent(name);
-      if (m) out.push(m);
+      try {
+        const m = await this.readIfPresent(name);
+        if (m) snapshots.push(m);
+      } catch (err) {
+        if (!(err instanceof DamagedManifestError)) throw err;
+        damaged.push(err);
+      }
     }
-    return out.sort(
+    snapshots.sort(
       (a, b) => a.startedAt.localeCompare(b.startedAt) || a.name.localeCompare(b.name),
     );
+    return { snapshots, damaged };
   }
 
   /**

@@ -101,7 +101,7 @@ async function writeConfig(env: NodeJS.ProcessEnv, cfg: ConfigFile): Promise<voi
   }
 }
 
-function validateLocationName(name: string): void {
+export function validateLocationName(name: string): void {
   if (!isDns1123Label(name)) {
     throw new UserError(
       `invalid location name "${name}"`,

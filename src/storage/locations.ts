@@ -9,10 +9,6 @@ import { type Location, locationUrl, parseLocationUrl } from './location-url.js'
 import { s3CredentialsFromEnv } from './s3-credentials.js';
 import type { ObjectStore } from './store.js';
 
-// Re-exported for the modules that import them from here.
-export { type Location, parseLocationUrl } from './location-url.js';
-export { formatS3Url, type S3Location } from './s3-location.js';
-
 export type LocationSource = 'flag' | 'env' | 'config' | 'default';
 
 /** A location plus how it was chosen and its display URL (never with credentials). */

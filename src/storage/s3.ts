@@ -17,9 +17,6 @@ import {
 import { s3Transport } from './s3-transport.js';
 import type { ObjectInfo, ObjectStore } from './store.js';
 
-// Re-exported for the modules that import it from here.
-export { s3CredentialsFromEnv } from './s3-credentials.js';
-
 /**
  * Where to connect (the fields of an s3:// location; `prefix` may also end in '/', the
  * endpoint defaults to AWS, path-style to true for custom endpoints) and how.

@@ -6,6 +6,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/core/types.js';
 import { diffObjects, normalizeForCompare } from '../../src/restore/normalize.js';
+import { userKubeconfig } from '../cluster/harness.js';
 import {
   clusterRoleBinding,
   configMap,
@@ -26,7 +27,7 @@ import {
   statefulSet,
   waitEstablished,
 } from './fixtures.js';
-import { cli, objects, s3Url, tempDir, uniqueName, until } from './helpers.js';
+import { cli, cluster, objects, s3Url, tempDir, uniqueName, until } from './helpers.js';
 
 interface Report {
   results: {
@@ -404,5 +405,75 @@ describe('restore validation and failures', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
+  });
+});
+
+describe('diff of objects it may list but not read', () => {
+  const data = tempDir('ks-diff-denied-');
+  const env = { XDG_DATA_HOME: data };
+  const ns = uniqueName('dd');
+  const user = uniqueName('no-get');
+  const RBAC = 'rbac.authorization.k8s.io';
+  let kubeconfig: string;
+
+  beforeAll(async () => {
+    await create([namespace(ns), configMap(ns, 'changed'), configMap(ns, 'same')]);
+    expect((await cli(['backup', 'd', '-n', ns], env)).code).toBe(0);
+    const cm = (await read(configMap(ns, 'changed'))) as Obj;
+    await api().replace({ ...cm, data: { key: 'changed since the backup' } });
+    // The user may list ConfigMaps, so diff sees that one differs, but not get it to compare.
+    await create([
+      {
+        apiVersion: `${RBAC}/v1`,
+        kind: 'ClusterRole',
+        metadata: { name: `${user}-namespaces` },
+        rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] }],
+      },
+      {
+        apiVersion: `${RBAC}/v1`,
+        kind: 'ClusterRoleBinding',
+        metadata: { name: `${user}-namespaces` },
+        roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: `${user}-namespaces` },
+        subjects: [{ apiGroup: RBAC, kind: 'User', name: user }],
+      },
+      {
+        apiVersion: `${RBAC}/v1`,
+        kind: 'Role',
+        metadata: { name: 'list-only', namespace: ns },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list'] }],
+      },
+      {
+        apiVersion: `${RBAC}/v1`,
+        kind: 'RoleBinding',
+        metadata: { name: 'list-only', namespace: ns },
+        roleRef: { apiGroup: RBAC, kind: 'Role', name: 'list-only' },
+        subjects: [{ apiGroup: RBAC, kind: 'User', name: user }],
+      },
+    ]);
+    kubeconfig = userKubeconfig(cluster(), user);
+    // RBAC caches settle quickly but asynchronously: wait until both bindings are in force.
+    await until('the bindings to apply', async () => {
+      await objects(kubeconfig).list('v1', 'ConfigMap', ns);
+      await objects(kubeconfig).read(namespace(ns) as never);
+      return true;
+    });
+  });
+
+  it('prints the report naming the object it could not compare, then exits 2', async () => {
+    const r = await cli(['diff', 'd'], { ...env, KUBECONFIG: kubeconfig });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(new RegExp(`Failed:\\n\\s+configmaps/changed -n ${ns}: .*forbidden`));
+    expect(r.stderr).toBe('error: 1 object(s) failed; see the report above\n');
+
+    const json = await cli(['diff', 'd', '-o', 'json'], { ...env, KUBECONFIG: kubeconfig });
+    expect(json.code, json.stderr).toBe(2);
+    const report = restoreJson(json.stdout);
+    expect(report.results.filter((x) => x.outcome === 'failed').map((x) => x.name)).toEqual([
+      'changed',
+    ]);
+    expect(report.results.find((x) => x.name === 'same')?.outcome).toBe('exists-identical');
+    // diff changed nothing.
+    const cm = (await read(configMap(ns, 'changed'))) as Obj;
+    expect(cm.data).toEqual({ key: 'changed since the backup' });
   });
 });

@@ -6,8 +6,10 @@ import {
   type ObjectMeta,
   type OwnerReference,
   qualifiedResource,
+  type Selection,
 } from '../../src/core/types.js';
 import type { ArchivedObject } from '../../src/restore/load.js';
+import type { RestoreOptions } from '../../src/restore/plan.js';
 
 type Fields = Record<string, unknown>;
 type Meta = Partial<ObjectMeta>;
@@ -428,5 +430,31 @@ export function archived(obj: KubeObject): ArchivedObject {
     ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
     name: o.metadata.name,
     object: o,
+  };
+}
+
+/** A backup's selection of these namespaces, everything else at its default. */
+export function selection(namespaces: string[], extra: Partial<Selection> = {}): Selection {
+  return {
+    namespaces,
+    allNamespaces: false,
+    excludeNamespaces: [],
+    includeResources: [],
+    excludeResources: [],
+    includeClusterResources: 'auto',
+    ...extra,
+  };
+}
+
+/** What a restore of everything in the snapshot plans with. */
+export function wholeSnapshot(extra: Partial<RestoreOptions> = {}): RestoreOptions {
+  return {
+    namespaces: [],
+    mapping: new Map(),
+    includeResources: [],
+    excludeResources: [],
+    includeClusterResources: 'auto',
+    preserveNodePorts: false,
+    ...extra,
   };
 }

@@ -18,17 +18,11 @@ import {
   secret,
   served,
   serviceAccount,
+  wholeSnapshot,
   withLabels,
 } from './builders.js';
 
-const defaults: RestoreOptions = {
-  namespaces: [],
-  mapping: new Map(),
-  includeResources: [],
-  excludeResources: [],
-  includeClusterResources: 'auto',
-  preserveNodePorts: false,
-};
+const defaults: RestoreOptions = wholeSnapshot();
 
 function names(objs: { resource: string; name: string }[]): string[] {
   return objs.map((o) => `${o.resource}/${o.name}`);

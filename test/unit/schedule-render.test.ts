@@ -14,7 +14,7 @@ import {
   validateScheduleName,
 } from '../../src/schedule/render.js';
 import { isScheduledSnapshotName, scheduledSnapshotName } from '../../src/snapshots/scheduled.js';
-import type { S3Location } from '../../src/storage/locations.js';
+import type { S3Location } from '../../src/storage/s3-location.js';
 
 const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const type = (

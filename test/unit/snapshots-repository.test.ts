@@ -11,6 +11,7 @@ import type { SnapshotManifest } from '../../src/core/types.js';
 import type { ManifestFields } from '../../src/snapshots/draft.js';
 import { SnapshotRepository } from '../../src/snapshots/repository.js';
 import { FsStore } from '../../src/storage/fs.js';
+import { selection } from './builders.js';
 
 let root: string;
 let repo: SnapshotRepository;
@@ -26,14 +27,7 @@ const fields = (name: string, startedAt = '2026-11-01T00:00:00.000Z'): ManifestF
   name,
   toolVersion: 'test',
   cluster: { server: 'https://example', version: 'v1.35.0' },
-  selection: {
-    namespaces: ['shop'],
-    allNamespaces: false,
-    excludeNamespaces: [],
-    includeResources: [],
-    excludeResources: [],
-    includeClusterResources: 'auto',
-  },
+  selection: selection(['shop']),
   namespaces: ['shop'],
   startedAt,
   completedAt: startedAt,
@@ -103,8 +97,39 @@ describe('snapshot repository', () => {
     await write('b', Buffer.from('b'), '2026-11-02T00:00:00.000Z');
     await write('a', Buffer.from('a'), '2026-11-03T00:00:00.000Z');
     await repo.claim('in-progress', new Date());
-    expect((await repo.list()).map((m) => m.name)).toEqual(['b', 'a']);
+    expect((await repo.list()).snapshots.map((m) => m.name)).toEqual(['b', 'a']);
   });
+
+  it.each([
+    ['not JSON', '{"name": "bad"', 'not valid JSON'],
+    ['an array', '[]', 'not a JSON object'],
+    ['a format from the future', '__99__', 'formatVersion 99 is not 1'],
+    ["another snapshot's name", '__other__', 'it names snapshot "other"'],
+    ['a non-string startedAt', '__time__', 'field startedAt is missing or wrong'],
+    ['a negative count', '__count__', 'field totalObjects is missing or wrong'],
+  ])(
+    'lists the good snapshots and names one whose snapshot.json is %s',
+    async (_, body, problem) => {
+      await write('good', Buffer.from('g'));
+      const genuine = JSON.parse(
+        await readFile(join(root, 'snapshots/good/snapshot.json'), 'utf8'),
+      );
+      const bodies: Record<string, unknown> = {
+        __99__: { ...genuine, name: 'bad', formatVersion: 99 },
+        __other__: { ...genuine, name: 'other' },
+        __time__: { ...genuine, name: 'bad', startedAt: 5 },
+        __count__: { ...genuine, name: 'bad', totalObjects: -1 },
+      };
+      const text = body in bodies ? JSON.stringify(bodies[body]) : body;
+      await new FsStore(root).put('snapshots/bad/snapshot.json', Buffer.from(text));
+      const listing = await repo.list();
+      expect(listing.snapshots.map((m) => m.name)).toEqual(['good']);
+      expect(listing.damaged.map((d) => [d.snapshot, d.message])).toEqual([
+        ['bad', expect.stringContaining(`snapshot.json of "bad" is damaged: ${problem}`)],
+      ]);
+      await expect(repo.readManifest('bad')).rejects.toThrow(problem);
+    },
+  );
 
   it('opens an archive whose bytes match snapshot.json, and reports a changed one as corrupt', async () => {
     const m = await write('web-1', Buffer.from('original bytes'));

@@ -1,33 +1,69 @@
-import type { Argv, CommandModule } from 'yargs';
-import { UserError } from '../../core/errors.js';
+// restore and diff: a snapshot against the cluster. restore creates what does not exist (or,
+// with --dry-run, plans or validates it); diff compares. Neither changes an existing object.
+import type { Argv } from 'yargs';
+import { CommandFailed, EXIT, UserError } from '../../core/errors.js';
+import { validateSnapshotName } from '../../core/names.js';
 import { splitList } from '../../core/resources.js';
 import { parseSelector } from '../../core/selectors.js';
-import type { RestoreReport, RunOptions } from '../../restore/run.js';
+import type { RestoreOptions } from '../../restore/plan.js';
+import type { RestoreReport, RunMode } from '../../restore/run.js';
+import type { Command } from '../command.js';
+import type { GlobalArgs, Io } from '../context.js';
 import {
-  connectKube,
-  decryptionKeyFrom,
-  type GlobalArgs,
-  type Io,
+  type CommonOptions,
+  clusterModeFrom,
+  commonFrom,
+  type FilterArgs,
+  filterOptions,
   type KeyArgs,
+  type KeyFiles,
+  keyFilesFrom,
   keyOptions,
-  openSnapshots,
-  type RunState,
-} from '../context.js';
-import { parseOutput, table, writeData } from '../output.js';
+} from '../flags.js';
+import { readKeys } from '../keys.js';
+import { type OutputFormat, writeData } from '../output.js';
 import { Progress } from '../progress.js';
-import { clusterModeFrom, type FilterArgs, filterOptions } from './backup.js';
+import { restoreReportText } from './restore-report.js';
 
-interface RestoreArgs extends GlobalArgs, KeyArgs, FilterArgs {
+/** What restore and diff share: the snapshot, the keys to read it with, what of it goes where. */
+export interface SnapshotTargetOptions extends CommonOptions {
+  name: string;
+  keys: KeyFiles;
+  /** Which of the snapshot's objects, into which namespaces. */
+  plan: RestoreOptions;
+}
+
+/** What `restore` does: create, or one of the dry runs (`--dry-run[=client]`, `--dry-run=server`). */
+export type RestoreModeKind = Exclude<RunMode['kind'], 'compare'>;
+
+export interface RestoreCommandOptions extends SnapshotTargetOptions {
+  mode: RestoreModeKind;
+  /** Creates in flight at once within a tier, and connections to the API server. */
+  concurrency: number;
+}
+
+export interface DiffCommandOptions extends SnapshotTargetOptions {
+  /** Field-level diffs of the objects that differ. */
+  details: boolean;
+}
+
+interface TargetArgs extends KeyArgs, FilterArgs {
   name: string;
   'namespace-mapping'?: string[];
   'include-namespaces'?: string[];
+}
+
+interface RestoreArgs extends TargetArgs {
   'preserve-nodeports'?: boolean;
   'dry-run'?: string;
-  details?: boolean;
   concurrency?: number;
 }
 
-function restoreFilterOptions<T>(y: Argv<T>): Argv<T> {
+interface DiffArgs extends TargetArgs {
+  details?: boolean;
+}
+
+function targetFlags<T>(y: Argv<T>): Argv<T & TargetArgs> {
   return filterOptions(
     keyOptions(y)
       .option('include-namespaces', {
@@ -41,169 +77,151 @@ function restoreFilterOptions<T>(y: Argv<T>): Argv<T> {
         describe: 'Restore namespace OLD into NEW: OLD=NEW (repeatable)',
       }),
     'auto: cluster objects the namespaces need; true: all in the snapshot; false: none',
-  );
+  ) as Argv<T & TargetArgs>;
 }
 
-async function optionsFrom(a: RestoreArgs): Promise<RunOptions> {
-  const mode = clusterModeFrom(a);
-  let dryRun: RunOptions['dryRun'];
-  if (a['dry-run'] !== undefined) {
-    const v = a['dry-run'] === '' ? 'client' : a['dry-run'];
-    if (v !== 'client' && v !== 'server') {
-      throw new UserError(
-        `--dry-run must be client or server, not "${v}"`,
-        'client prints the plan; server has the API server validate every create',
-      );
-    }
-    dryRun = v;
-  }
+async function targetFrom(
+  a: TargetArgs & GlobalArgs,
+  env: NodeJS.ProcessEnv,
+  preserveNodePorts = false,
+): Promise<SnapshotTargetOptions> {
+  const common = commonFrom(a);
+  const includeClusterResources = clusterModeFrom(a);
   const { parseNamespaceMappings } = await import('../../restore/mapping.js');
+  const mapping = parseNamespaceMappings(splitList(a['namespace-mapping']));
+  const selector = a.selector !== undefined ? parseSelector(a.selector) : undefined;
+  validateSnapshotName(a.name);
   return {
-    namespaces: [...splitList(a.namespace), ...splitList(a['include-namespaces'])],
-    mapping: parseNamespaceMappings(splitList(a['namespace-mapping'])),
-    ...(a.selector !== undefined ? { selector: parseSelector(a.selector) } : {}),
-    includeResources: splitList(a['include-resources']),
-    excludeResources: splitList(a['exclude-resources']),
-    includeClusterResources: mode,
-    preserveNodePorts: a['preserve-nodeports'] === true,
-    ...(dryRun ? { dryRun } : {}),
-    ...(a.concurrency ? { concurrency: a.concurrency } : {}),
+    ...common,
+    name: a.name,
+    keys: keyFilesFrom(a, env),
+    plan: {
+      namespaces: [...splitList(a.namespace), ...splitList(a['include-namespaces'])],
+      mapping,
+      ...(selector ? { selector } : {}),
+      includeResources: splitList(a['include-resources']),
+      excludeResources: splitList(a['exclude-resources']),
+      includeClusterResources,
+      preserveNodePorts,
+    },
   };
 }
 
-function objectName(r: { resource: string; namespace?: string; name: string }): string {
-  return `${r.resource}/${r.name}${r.namespace ? ` -n ${r.namespace}` : ''}`;
+/** `--dry-run` (alone: client), `--dry-run=client|server`, or none: create. */
+export function restoreModeFrom(dryRun: string | undefined): RestoreModeKind {
+  if (dryRun === undefined) return 'create';
+  const v = dryRun === '' ? 'client' : dryRun;
+  if (v !== 'client' && v !== 'server') {
+    throw new UserError(
+      `--dry-run must be client or server, not "${v}"`,
+      'client prints the plan; server has the API server validate every create',
+    );
+  }
+  return v === 'client' ? 'client-dry-run' : 'server-dry-run';
 }
 
-export async function restoreReportText(
+function concurrencyFrom(n: number | undefined): number {
+  const v = n ?? 16;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new UserError(
+      `--concurrency must be a whole number of at least 1${Number.isNaN(v) ? '' : `, not "${v}"`}`,
+      'it is how many creates are in flight at once; the default is 16',
+    );
+  }
+  return v;
+}
+
+/** Prints the report; objects that failed make the command fail with exit code 2 after it. */
+async function finish(
+  io: Io,
   report: RestoreReport,
+  output: OutputFormat,
   verb: 'restore' | 'diff',
-): Promise<string> {
-  const { summarize } = await import('../../restore/run.js');
-  const t = report.totals;
-  const title =
-    verb === 'diff'
-      ? `Diff of snapshot ${report.snapshot} against the cluster`
-      : report.dryRun
-        ? `Restore of ${report.snapshot} (dry run, ${report.dryRun}): nothing was changed`
-        : `Restore of ${report.snapshot}`;
-  let out = `${title}\n\n`;
-  out += table(
-    [
-      'RESOURCE',
-      'KIND',
-      verb === 'restore' && !report.dryRun ? 'CREATED' : 'TO CREATE',
-      'EXISTS',
-      'SKIPPED',
-      'FAILED',
-    ],
-    summarize(report).map((r) => [r.resource, r.kind, r.created, r.exists, r.skipped, r.failed]),
-  );
-  const failed = report.results.filter((r) => r.outcome === 'failed');
-  const differs = report.results.filter((r) => r.outcome === 'exists-differs');
-  const unvalidated = report.results.filter((r) => r.outcome === 'not-validated');
-  if (differs.length > 0) {
-    out += `\nExisting objects that differ from the snapshot (left untouched):\n`;
-    for (const r of differs) {
-      out += `  ${objectName(r)}\n`;
-      for (const d of r.diff ?? [])
-        out += `      ${d.path}: cluster has ${JSON.stringify(d.before)}, snapshot has ${JSON.stringify(d.after)}\n`;
-    }
-  }
-  if (unvalidated.length > 0)
-    out += `\n${unvalidated.length} object(s) not validated: ${unvalidated[0]?.message}\n`;
-  if (failed.length > 0) {
-    out += `\nFailed:\n`;
-    for (const r of failed) out += `  ${objectName(r)}: ${r.message}\n`;
-  }
-  const created = verb === 'restore' && !report.dryRun ? t.created : t['would-create'];
-  out += `\n${created} ${verb === 'restore' && !report.dryRun ? 'created' : 'to create'}, ${t['exists-identical']} identical, ${t['exists-differs']} differ, ${t.skipped} skipped, ${t.failed} failed\n`;
-  return out;
+): Promise<void> {
+  if (output === 'table') io.stdout.write(restoreReportText(report, verb));
+  else await writeData(io.stdout, report, output);
+  const failed = report.totals.failed;
+  if (failed > 0)
+    throw new CommandFailed(EXIT.partial, `${failed} object(s) failed; see the report above`);
 }
 
-export function restoreCommand(io: Io, state: RunState): CommandModule<GlobalArgs, RestoreArgs> {
-  return {
-    command: 'restore <name>',
-    describe: 'Re-create objects from a snapshot; existing objects are never changed',
-    builder: (y) =>
-      restoreFilterOptions(y)
-        .positional('name', { type: 'string', demandOption: true, describe: 'Snapshot to restore' })
-        .option('preserve-nodeports', {
-          type: 'boolean',
-          describe: 'Keep every Service nodePort as backed up',
-        })
-        .option('dry-run', {
-          type: 'string',
-          describe:
-            'client: print the plan; server: the API server validates every create, nothing persists',
-        })
-        .option('concurrency', {
-          type: 'number',
-          default: 16,
-          describe: 'Creates in flight at once within a tier',
-        })
-        .example('$0 restore shop-20260101-020000', 'Restore everything the snapshot holds')
-        .example(
-          '$0 restore shop-20260101-020000 --namespace-mapping shop=shop-copy',
-          'Restore into another namespace',
-        ) as Argv<RestoreArgs>,
-    handler: async (a) => {
-      const format = parseOutput(a.output, ['table', 'json', 'yaml']);
-      const opts = await optionsFrom(a);
-      const snapshots = await openSnapshots(a, io.env);
-      const { loadSnapshot, runRestore } = await import('../../restore/run.js');
-      const client = opts.dryRun === 'client' ? undefined : await connectKube(a, opts.concurrency);
-      // Read and verify the whole archive before the cluster is changed.
-      const snap = await loadSnapshot(
-        snapshots,
-        a.name,
-        await decryptionKeyFrom(a, io.env),
-        client && { client, options: opts },
-      );
-      const progress = Progress.for(io.stderr, a.progress === false);
-      const report = await runRestore(client, snap, {
-        ...opts,
-        withDiff: true,
-        onProgress: (done, total) =>
-          progress.update({ done, total, unit: 'objects', objects: done }),
-      }).finally(() => snap.close());
-      progress.done();
-      if (format === 'table') io.stdout.write(await restoreReportText(report, 'restore'));
-      else await writeData(io.stdout, report, format);
-      if (report.totals.failed > 0) state.exitCode = 2;
-    },
-  };
-}
+export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
+  command: 'restore <name>',
+  describe: 'Re-create objects from a snapshot; existing objects are never changed',
+  builder: (y) =>
+    targetFlags(y)
+      .positional('name', { type: 'string', demandOption: true, describe: 'Snapshot to restore' })
+      .option('preserve-nodeports', {
+        type: 'boolean',
+        describe: 'Keep every Service nodePort as backed up',
+      })
+      .option('dry-run', {
+        type: 'string',
+        describe:
+          'client: print the plan; server: the API server validates every create, nothing persists',
+      })
+      .option('concurrency', {
+        type: 'number',
+        default: 16,
+        describe: 'Creates in flight at once within a tier',
+      })
+      .example('$0 restore shop-20260101-020000', 'Restore everything the snapshot holds')
+      .example(
+        '$0 restore shop-20260101-020000 --namespace-mapping shop=shop-copy',
+        'Restore into another namespace',
+      ) as Argv<RestoreArgs>,
+  options: async (a, env) => {
+    const target = await targetFrom(a, env, a['preserve-nodeports'] === true);
+    const mode = restoreModeFrom(a['dry-run']);
+    return { ...target, mode, concurrency: concurrencyFrom(a.concurrency) };
+  },
+  run: async (deps, o) => {
+    const { snapshots } = await deps.storage(o.storage);
+    const { loadSnapshot, runRestore } = await import('../../restore/run.js');
+    const mode: RunMode =
+      o.mode === 'client-dry-run'
+        ? { kind: o.mode }
+        : { kind: o.mode, client: await deps.kube(o.kube, o.concurrency) };
+    // Read and verify the whole archive before the cluster is changed.
+    const snap = await loadSnapshot(
+      snapshots,
+      o.name,
+      await readKeys(o.keys),
+      mode.kind === 'client-dry-run' ? undefined : { client: mode.client, options: o.plan },
+    );
+    const progress = Progress.for(deps.io.stderr, !o.progress);
+    const report = await runRestore(snap, {
+      ...o.plan,
+      mode,
+      concurrency: o.concurrency,
+      onProgress: (done, total) => progress.update({ done, total, unit: 'objects', objects: done }),
+    }).finally(() => snap.close());
+    progress.done();
+    await finish(deps.io, report, o.output, 'restore');
+  },
+};
 
-export function diffCommand(io: Io): CommandModule<GlobalArgs, RestoreArgs> {
-  return {
-    command: 'diff <name>',
-    describe:
-      'Show what a restore would create, and which existing objects are identical or differ',
-    builder: (y) =>
-      restoreFilterOptions(y)
-        .positional('name', { type: 'string', demandOption: true })
-        .option('details', {
-          type: 'boolean',
-          describe: 'Print a field-level diff of objects that differ',
-        }) as Argv<RestoreArgs>,
-    handler: async (a) => {
-      const format = parseOutput(a.output, ['table', 'json', 'yaml']);
-      const opts = await optionsFrom(a);
-      const snapshots = await openSnapshots(a, io.env);
-      const { loadSnapshot, runRestore } = await import('../../restore/run.js');
-      const client = await connectKube(a);
-      const snap = await loadSnapshot(snapshots, a.name, await decryptionKeyFrom(a, io.env), {
-        client,
-        options: opts,
-      });
-      const report = await runRestore(client, snap, {
-        ...opts,
-        compareOnly: true,
-        withDiff: a.details === true,
-      }).finally(() => snap.close());
-      if (format === 'table') io.stdout.write(await restoreReportText(report, 'diff'));
-      else await writeData(io.stdout, report, format);
-    },
-  };
-}
+export const diffCommand: Command<DiffArgs, DiffCommandOptions> = {
+  command: 'diff <name>',
+  describe: 'Show what a restore would create, and which existing objects are identical or differ',
+  builder: (y) =>
+    targetFlags(y).positional('name', { type: 'string', demandOption: true }).option('details', {
+      type: 'boolean',
+      describe: 'Print a field-level diff of objects that differ',
+    }) as Argv<DiffArgs>,
+  options: async (a, env) => ({ ...(await targetFrom(a, env)), details: a.details === true }),
+  run: async (deps, o) => {
+    const { snapshots } = await deps.storage(o.storage);
+    const { loadSnapshot, runRestore } = await import('../../restore/run.js');
+    const client = await deps.kube(o.kube);
+    const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
+      client,
+      options: o.plan,
+    });
+    const report = await runRestore(snap, {
+      ...o.plan,
+      mode: { kind: 'compare', client, details: o.details },
+    }).finally(() => snap.close());
+    await finish(deps.io, report, o.output, 'diff');
+  },
+};

@@ -1,0 +1,73 @@
+// The human report of a restore or diff: a table per resource, then what differs, what could
+// not be validated and what failed, then the totals. Pure.
+import type { RestoreReport } from '../../restore/run.js';
+import { table } from '../output.js';
+
+export interface SummaryRow {
+  kind: string;
+  resource: string;
+  created: number;
+  exists: number;
+  skipped: number;
+  failed: number;
+}
+
+/** Summary rows per kind: created, skipped (incl. existing), failed. */
+export function summarize(report: RestoreReport): SummaryRow[] {
+  const rows = new Map<string, SummaryRow>();
+  for (const r of report.results) {
+    const row = rows.get(r.resource) ?? {
+      kind: r.kind,
+      resource: r.resource,
+      created: 0,
+      exists: 0,
+      skipped: 0,
+      failed: 0,
+    };
+    if (r.outcome === 'created' || r.outcome === 'would-create') row.created++;
+    else if (r.outcome === 'exists-identical' || r.outcome === 'exists-differs') row.exists++;
+    else if (r.outcome === 'failed') row.failed++;
+    else row.skipped++;
+    rows.set(r.resource, row);
+  }
+  return [...rows.values()].sort((a, b) => a.resource.localeCompare(b.resource));
+}
+
+function objectName(r: { resource: string; namespace?: string; name: string }): string {
+  return `${r.resource}/${r.name}${r.namespace ? ` -n ${r.namespace}` : ''}`;
+}
+
+export function restoreReportText(report: RestoreReport, verb: 'restore' | 'diff'): string {
+  const t = report.totals;
+  const created = verb === 'restore' && !report.dryRun;
+  const title =
+    verb === 'diff'
+      ? `Diff of snapshot ${report.snapshot} against the cluster`
+      : report.dryRun
+        ? `Restore of ${report.snapshot} (dry run, ${report.dryRun}): nothing was changed`
+        : `Restore of ${report.snapshot}`;
+  let out = `${title}\n\n`;
+  out += table(
+    ['RESOURCE', 'KIND', created ? 'CREATED' : 'TO CREATE', 'EXISTS', 'SKIPPED', 'FAILED'],
+    summarize(report).map((r) => [r.resource, r.kind, r.created, r.exists, r.skipped, r.failed]),
+  );
+  const failed = report.results.filter((r) => r.outcome === 'failed');
+  const differs = report.results.filter((r) => r.outcome === 'exists-differs');
+  const unvalidated = report.results.filter((r) => r.outcome === 'not-validated');
+  if (differs.length > 0) {
+    out += `\nExisting objects that differ from the snapshot (left untouched):\n`;
+    for (const r of differs) {
+      out += `  ${objectName(r)}\n`;
+      for (const d of r.diff ?? [])
+        out += `      ${d.path}: cluster has ${JSON.stringify(d.before)}, snapshot has ${JSON.stringify(d.after)}\n`;
+    }
+  }
+  if (unvalidated.length > 0)
+    out += `\n${unvalidated.length} object(s) not validated: ${unvalidated[0]?.message}\n`;
+  if (failed.length > 0) {
+    out += `\nFailed:\n`;
+    for (const r of failed) out += `  ${objectName(r)}: ${r.message}\n`;
+  }
+  out += `\n${created ? t.created : t['would-create']} ${created ? 'created' : 'to create'}, ${t['exists-identical']} identical, ${t['exists-differs']} differ, ${t.skipped} skipped, ${t.failed} failed\n`;
+  return out;
+}

@@ -1,0 +1,183 @@
+// `schedule create`: render a schedule from a backup command line and apply it (or print it).
+import type { Argv } from 'yargs';
+import { UserError } from '../../../core/errors.js';
+import { isDns1123Label } from '../../../core/names.js';
+import { validateTimeZone } from '../../../core/time-zone.js';
+import type { KubeObject } from '../../../core/types.js';
+import { type CronSchedule, parseCron, upcomingRuns } from '../../../schedule/cron.js';
+import { DEFAULT_IMAGE, validateScheduleName } from '../../../schedule/render.js';
+import type { Command } from '../../command.js';
+import type { GlobalArgs, Io } from '../../context.js';
+import { commonFrom, type RetentionArgs, retentionOptions } from '../../flags.js';
+import { formatData, type OutputFormat } from '../../output.js';
+import {
+  type BackupFlagArgs,
+  backupFlags,
+  type InstallArgs,
+  installOption,
+  type ScheduledBackup,
+  type ScheduleTarget,
+  scheduledBackupFrom,
+} from './shared.js';
+
+interface CreateArgs extends InstallArgs, BackupFlagArgs, RetentionArgs {
+  name: string;
+  schedule: string;
+  image?: string;
+  suspend?: boolean;
+  'dry-run'?: boolean;
+}
+
+export interface ScheduleCreateOptions extends ScheduleTarget, ScheduledBackup {
+  name: string;
+  storage?: string;
+  /** json or yaml with dryRun. */
+  output: OutputFormat;
+  /** Print the manifests (Secret values redacted) instead of applying them. */
+  dryRun: boolean;
+  schedule: CronSchedule;
+  /** The cron expression's zone; without one the controller manager's (usually UTC). */
+  timeZone?: string;
+  suspend: boolean;
+  image: string;
+}
+
+function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions {
+  const dryRun = a['dry-run'] === true;
+  const { kube, storage, output } = commonFrom(a, dryRun ? 'yaml' : 'table');
+  if (dryRun && output === 'table')
+    throw new UserError('--dry-run prints manifests: use -o yaml or -o json');
+  validateScheduleName(a.name);
+  const schedule = parseCron(a.schedule);
+  const timeZone = a['time-zone'];
+  if (timeZone !== undefined) validateTimeZone(timeZone);
+  // Retention counts days in the schedule's zone; without one, in UTC like the controller.
+  const backup = scheduledBackupFrom(a, timeZone ?? 'UTC', true);
+  const image = a.image ?? DEFAULT_IMAGE;
+  if (image.trim() === '' || /\s/.test(image)) throw new UserError(`invalid --image "${image}"`);
+  if (!isDns1123Label(a['install-namespace']))
+    throw new UserError(`invalid --install-namespace "${a['install-namespace']}"`);
+  return {
+    kube,
+    installNamespace: a['install-namespace'],
+    name: a.name,
+    ...(storage !== undefined ? { storage } : {}),
+    output,
+    dryRun,
+    schedule,
+    ...(timeZone !== undefined ? { timeZone } : {}),
+    suspend: a.suspend === true,
+    image,
+    ...backup,
+  };
+}
+
+async function printObjects(io: Io, objects: KubeObject[], format: 'json' | 'yaml') {
+  if (format === 'json') {
+    io.stdout.write(
+      `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`,
+    );
+    return;
+  }
+  const docs = await Promise.all(objects.map((o) => formatData(o, 'yaml')));
+  io.stdout.write(docs.map((d) => `---\n${d}`).join(''));
+}
+
+export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
+  command: 'create <name>',
+  describe: 'Create (or update) a schedule: a CronJob that backs up and prunes in the cluster',
+  builder: (y) =>
+    retentionOptions(installOption(backupFlags(y)))
+      .positional('name', { type: 'string', demandOption: true, describe: 'Schedule name' })
+      .option('schedule', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Cron expression, e.g. "0 2 * * *" or @daily',
+      })
+      .option('time-zone', {
+        type: 'string',
+        describe:
+          "IANA time zone of the cron expression and of the keep rules (default: the controller manager's, usually UTC)",
+      })
+      .option('image', {
+        type: 'string',
+        describe:
+          'Image with the kubectl-snapshot binary at /kubectl-snapshot (see the Dockerfile)',
+      })
+      .option('suspend', { type: 'boolean', describe: 'Create it suspended' })
+      .option('dry-run', {
+        type: 'boolean',
+        describe:
+          'Print the manifests (-o yaml|json) instead of applying them; Secret values are redacted',
+      })
+      .example(
+        '$0 schedule create nightly -n shop --schedule "0 2 * * *" --time-zone Europe/Berlin --storage s3://backups/prod?endpoint=https://minio:9000 --keep-daily 7 --keep-weekly 4',
+        'Back up shop every night at 02:00 Berlin time',
+      ) as Argv<CreateArgs>,
+  options: createOptions,
+  run: async ({ io, kube }, o) => {
+    const { resolveScheduleStorage } = await import('../../../schedule/storage.js');
+    const { createSchedule } = await import('../../../schedule/apply.js');
+    const storage = await resolveScheduleStorage(o.storage, io.env);
+    if (storage.requireEncryption && o.encryptTo.length === 0) {
+      throw new UserError(
+        'the storage location requires encrypted backups',
+        'add --encrypt-to RECIPIENT (an age public key); the matching identity stays with you',
+      );
+    }
+    const client = await kube(o.kube);
+    const r = await createSchedule(
+      client,
+      {
+        name: o.name,
+        installNamespace: o.installNamespace,
+        schedule: o.schedule.expression,
+        ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+        suspend: o.suspend,
+        image: o.image,
+        storage: storage.location,
+        selection: o.selection,
+        ...(o.ttl ? { ttl: o.ttl.text } : {}),
+        labels: o.labels,
+        encryptTo: o.encryptTo,
+        keep: o.policy.keep,
+      },
+      storage,
+      o.dryRun,
+    );
+    for (const w of [...storage.warnings, ...r.warnings]) io.stderr.write(`warning: ${w}\n`);
+    if (o.dryRun) {
+      if (o.output === 'table') return; // refused by the options
+      await printObjects(io, [r.rendered.namespace, ...r.rendered.objects], o.output);
+      return;
+    }
+    const { objectRef } = await import('../../../schedule/objects.js');
+    const refs = r.rendered.objects.map(objectRef);
+    if (o.output !== 'table') {
+      io.stdout.write(
+        await formatData(
+          {
+            name: o.name,
+            namespace: o.installNamespace,
+            created: r.created,
+            namespaceCreated: r.namespaceCreated,
+            applied: refs,
+            removed: r.removed,
+          },
+          o.output,
+        ),
+      );
+      return;
+    }
+    if (r.namespaceCreated) io.stdout.write(`namespace/${o.installNamespace} created\n`);
+    for (const ref of refs) io.stdout.write(`${ref} applied\n`);
+    for (const ref of r.removed)
+      io.stdout.write(`${ref} deleted (no longer part of the schedule)\n`);
+    const next = o.suspend
+      ? 'suspended'
+      : `next run ${upcomingRuns(o.schedule, 1, o.timeZone)[0] ?? 'never'}`;
+    io.stdout.write(
+      `schedule ${o.name} ${r.created ? 'created' : 'configured'} in namespace ${o.installNamespace} (${next})\n`,
+    );
+  },
+};
