@@ -5,6 +5,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { UserError } from '../core/errors.js';
+import { parseJson } from '../core/json.js';
 import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
 import { type Connection, loadConnection } from './kubeconfig.js';
@@ -190,7 +191,7 @@ export class KubeClient {
           const text = Buffer.concat(chunks).toString('utf8');
           let json: unknown;
           try {
-            json = text ? JSON.parse(text) : undefined;
+            json = text ? parseJson(text) : undefined;
           } catch {
             json = undefined;
           }

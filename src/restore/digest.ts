@@ -2,6 +2,7 @@
 // keeping whole objects. Pure: no I/O.
 
 import { createHash } from 'node:crypto';
+import { isRawNumber, parseJson } from '../core/json.js';
 import type { KubeObject } from '../core/types.js';
 import { applyNamespaceMappingInPlace } from './mapping.js';
 import { normalizeInPlace } from './normalize.js';
@@ -15,6 +16,8 @@ function canonicalJson(v: unknown, out: string[]): void {
       canonicalJson(v[i] ?? null, out);
     }
     out.push(']');
+  } else if (isRawNumber(v)) {
+    out.push(v.rawJSON);
   } else if (v && typeof v === 'object') {
     out.push('{');
     let first = true;
@@ -62,9 +65,7 @@ export interface DigestedPage {
  * come without apiVersion and kind, so the list's own are given.
  */
 export function digestListPage(body: Uint8Array, apiVersion: string, kind: string): DigestedPage {
-  const page = JSON.parse(
-    Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString(),
-  ) as {
+  const page = parseJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString()) as {
     items?: KubeObject[];
     metadata?: { continue?: string };
   };

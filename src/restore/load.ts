@@ -3,6 +3,7 @@
 import { objectEntryPath, parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
 import { readArchive } from '../archive/reader.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
+import { cloneJson, parseJson } from '../core/json.js';
 import type { KubeObject, SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import type { SnapshotRepository } from '../snapshots/repository.js';
@@ -39,7 +40,7 @@ export interface ObjectSource {
 
 /** A private copy of the whole object (read back, or cloned when the load kept it whole). */
 export function wholeObject(a: ArchivedObject): Promise<KubeObject> {
-  return a.source ? a.source.read(a) : Promise.resolve(structuredClone(a.object));
+  return a.source ? a.source.read(a) : Promise.resolve(cloneJson(a.object));
 }
 
 /**
@@ -95,7 +96,7 @@ export interface LoadedArchive {
 
 function parseEntry(manifest: SnapshotManifest, name: string, data: Buffer): KubeObject {
   try {
-    return JSON.parse(data.toString('utf8')) as KubeObject;
+    return parseJson(data.toString('utf8')) as KubeObject;
   } catch (err) {
     throw new CorruptArchiveError(
       `archive of snapshot "${manifest.name}" is corrupt: entry ${name} is not valid JSON (${errorMessage(err)})`,

@@ -2,6 +2,7 @@
 // name a namespace are rewritten; strings inside specs or data are never touched.
 
 import { UserError } from '../core/errors.js';
+import { cloneJson } from '../core/json.js';
 import { isDns1123Label } from '../core/names.js';
 import type { KubeObject } from '../core/types.js';
 import { asArray, asRecord, isKind } from './sanitize.js';
@@ -82,7 +83,7 @@ export function applyNamespaceMapping(
   obj: KubeObject,
   mapping: ReadonlyMap<string, string>,
 ): KubeObject {
-  return applyNamespaceMappingInPlace(structuredClone(obj), mapping);
+  return applyNamespaceMappingInPlace(cloneJson(obj), mapping);
 }
 
 /** `applyNamespaceMapping` for an object the caller owns: changed and returned, not copied. */

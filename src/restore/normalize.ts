@@ -3,6 +3,7 @@
 // the controllers assign or record, so that `exists (identical)` means it and
 // `exists (differs)` names real differences. Pure: no I/O.
 
+import { cloneJson } from '../core/json.js';
 import type { KubeObject } from '../core/types.js';
 import {
   asArray,
@@ -42,7 +43,7 @@ const SERVER_ANNOTATIONS = [
  * (the volume it was bound to, often dynamically provisioned).
  */
 export function normalizeForCompare(obj: KubeObject): unknown {
-  return normalizeInPlace(structuredClone(obj));
+  return normalizeInPlace(cloneJson(obj));
 }
 
 /** `normalizeForCompare` for an object the caller owns: changed and returned, not copied. */

@@ -2,6 +2,7 @@
 // and that behaves like the original once the controllers have done their part. Pure: no I/O.
 // Every rule says which Kubernetes behaviour it answers.
 
+import { cloneJson } from '../core/json.js';
 import type { KubeObject } from '../core/types.js';
 import { parseApiVersion } from '../core/types.js';
 
@@ -21,7 +22,7 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
 
 /** Returns a deep copy of `obj` ready to create; `obj` itself is not modified. */
 export function sanitize(obj: KubeObject, opts: SanitizeOptions): KubeObject {
-  return sanitizeInPlace(structuredClone(obj), opts);
+  return sanitizeInPlace(cloneJson(obj), opts);
 }
 
 /**

@@ -1,0 +1,137 @@
+// A snapshot never silently loses, rounds or half-writes what it was given: exact numbers,
+// damaged manifests that do not stop a whole location. Checked with kubectl and by reading the
+// stored files, not through the code under test.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { crd, create, namespace, waitEstablished } from './fixtures.js';
+import { cli, cluster, tempDir, uniqueName, until } from './helpers.js';
+
+const kubectl = (...args: string[]) =>
+  execFileSync(join(cluster().binDir, 'kubectl'), ['--kubeconfig', cluster().kubeconfig, ...args], {
+    encoding: 'utf8',
+  });
+
+/** The text of one entry of a (plain) tar.gz, found by its path. */
+function archiveEntry(file: string, path: string): string {
+  const tar = gunzipSync(readFileSync(file));
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const name = tar
+      .subarray(at, at + 100)
+      .toString('utf8')
+      .replace(/\0.*$/s, '');
+    const size = Number.parseInt(
+      tar
+        .subarray(at + 124, at + 136)
+        .toString('utf8')
+        .trim(),
+      8,
+    );
+    if (name === path) return tar.subarray(at + 512, at + 512 + size).toString('utf8');
+    if (!name) break;
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`no entry ${path} in ${file}`);
+}
+
+describe('numbers keep their exact digits', () => {
+  const group = 'numbers.kubectl-snapshot.test';
+  const numbers = {
+    beyondDouble: '9007199254740993',
+    int64Max: '9223372036854775807',
+    int64Min: '-9223372036854775808',
+    list: '[1,9007199254740995,-9007199254740995]',
+  };
+  let ns: string;
+
+  beforeAll(async () => {
+    ns = uniqueName('numbers');
+    await create([namespace(ns), crd(group, 'Counter', 'counters')]);
+    await waitEstablished(`counters.${group}`);
+  });
+
+  it('from kubectl create through the archive and a restore back to kubectl get, byte-exact', async () => {
+    const dir = tempDir();
+    // Written as text: a JavaScript object could not even hold these numbers.
+    const manifest = `{"apiVersion":"${group}/v1","kind":"Counter","metadata":{"name":"big","namespace":"${ns}"},"spec":{"beyondDouble":${numbers.beyondDouble},"int64Max":${numbers.int64Max},"int64Min":${numbers.int64Min},"list":${numbers.list}}}`;
+    writeFileSync(join(dir, 'counter.json'), manifest);
+    kubectl('create', '-f', join(dir, 'counter.json'));
+    const specOf = (json: string) => json.slice(json.indexOf('"spec":'));
+    const served = specOf(
+      kubectl('get', 'counters', 'big', '-n', ns, '-o', 'json').replace(/\s/g, ''),
+    );
+    for (const n of Object.values(numbers)) expect(served).toContain(n);
+
+    const storage = `file://${join(dir, 'store')}`;
+    const backup = await cli(['backup', 'exact', '-n', ns, '--storage', storage]);
+    expect(backup.code, backup.stderr).toBe(0);
+    const stored = archiveEntry(
+      join(dir, 'store', 'snapshots', 'exact', 'resources.tar.gz'),
+      `resources/counters.${group}/namespaces/${ns}/big.json`,
+    );
+    for (const n of Object.values(numbers)) expect(stored).toContain(n);
+
+    // Nothing to create while it exists: the digest of the cluster's copy matches the archive's.
+    const same = await cli(['diff', 'exact', '--storage', storage, '-o', 'json']);
+    expect(same.code, same.stderr).toBe(0);
+    const counter = (
+      JSON.parse(same.stdout) as { results: { name: string; outcome: string }[] }
+    ).results.find((r) => r.name === 'big');
+    expect(counter?.outcome).toBe('exists-identical');
+
+    kubectl('delete', 'counters', 'big', '-n', ns);
+    await until('the Counter to be gone', async () =>
+      kubectl('get', 'counters', '-n', ns, '-o', 'name').trim() === '' ? true : undefined,
+    );
+    const restore = await cli(['restore', 'exact', '--storage', storage]);
+    expect(restore.code, restore.stderr).toBe(0);
+    const back = specOf(
+      kubectl('get', 'counters', 'big', '-n', ns, '-o', 'json').replace(/\s/g, ''),
+    );
+    expect(back).toBe(served);
+  });
+});
+
+describe('a damaged snapshot.json', () => {
+  it.each([
+    ['invalid JSON', '{"name": "bad", '],
+    ['a JSON array', '[]'],
+    ['a non-string startedAt', '__startedAt__'],
+  ])('(%s) is named by list and skipped by prune, which still prunes the rest', async (_, body) => {
+    const ns = uniqueName('damaged');
+    await create([namespace(ns)]);
+    const dir = tempDir();
+    const storage = `file://${dir}`;
+    for (const name of ['old', 'new', 'bad']) {
+      const r = await cli(['backup', name, '-n', ns, '--storage', storage]);
+      expect(r.code, r.stderr).toBe(0);
+      await new Promise((res) => setTimeout(res, 1100)); // distinct startedAt seconds
+    }
+    const file = join(dir, 'snapshots', 'bad', 'snapshot.json');
+    const genuine = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(
+      file,
+      body === '__startedAt__' ? JSON.stringify({ ...genuine, startedAt: 12 }) : body,
+    );
+
+    const list = await cli(['list', '--storage', storage]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stderr).toMatch(/^warning: snapshot\.json of "bad" is damaged: /);
+    expect(list.stdout).toMatch(/^bad\s+Damaged/m);
+    expect(list.stdout).toMatch(/^old\s+Completed/m);
+    expect(list.stdout).toMatch(/^new\s+Completed/m);
+
+    const describe = await cli(['describe', 'bad', '--storage', storage]);
+    expect(describe.code).toBe(1);
+    expect(describe.stderr).toMatch(/^error: snapshot\.json of "bad" is damaged: /);
+    expect(describe.stderr).not.toMatch(/TypeError/);
+
+    const prune = await cli(['prune', '--keep-last', '1', '--storage', storage]);
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(prune.stdout).toContain('warning: left bad alone: its snapshot.json is damaged');
+    const after = await cli(['list', '--storage', storage, '-o', 'json']);
+    expect((JSON.parse(after.stdout) as { name: string }[]).map((m) => m.name)).toEqual(['new']);
+  });
+});
