@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { LIST_CONCURRENCY, LIST_PAGE_SIZE } from '../src/backup/run.js';
 import { listableTypes, planListJobs } from '../src/backup/select.js';
+import { parseJson } from '../src/core/json.js';
 import { mapLimit } from '../src/core/pool.js';
 import type { Selection } from '../src/core/types.js';
 import { KubeClient } from '../src/kube/client.js';
@@ -166,6 +167,35 @@ async function replicaSetsSettled(
   }
 }
 
+/** Every LIST page of the backup's jobs as the API server sent it (bytes), for parse timings. */
+async function rawListPages(
+  client: KubeClient,
+  jobs: { type: Parameters<typeof collectionPath>[0]; namespace?: string }[],
+): Promise<string[]> {
+  const pages: string[] = [];
+  for (const job of jobs) {
+    const path = collectionPath(job.type, job.namespace);
+    for await (const page of client.listPagesDecoded(path, LIST_PAGE_SIZE, async (body) => {
+      const text = body.toString('utf8');
+      const cont = (JSON.parse(text) as { metadata?: { continue?: string } }).metadata?.continue;
+      return cont ? { page: text, continue: cont } : { page: text };
+    }))
+      pages.push(page);
+  }
+  return pages;
+}
+
+/** Median wall time of parsing every page with `parse`, in ms. */
+function parseMs(pages: readonly string[], parse: (t: string) => unknown): number {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = process.hrtime.bigint();
+    for (const p of pages) parse(p);
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return median(times);
+}
+
 async function main(): Promise<void> {
   console.error(`bench: ${N} objects across ${M} namespaces, ${RUNS} runs each`);
   let veleroBins: VeleroBinaries | undefined;
@@ -214,6 +244,22 @@ async function main(): Promise<void> {
     };
     const types = listableTypes((await discover(client)).types, selection);
     const nsFlags = namespaces.flatMap((n) => ['-n', n]);
+    // What lossless JSON costs: backup and the skip path parse these same pages (the skip
+    // path in its worker), so the difference is their added CPU time. The slow path is timed
+    // on the same pages with an int64 in each, as a custom resource holding one would be.
+    const pages = await rawListPages(client, planListJobs(types, selection, namespaces));
+    const withInt64 = pages.map((p) =>
+      p.replace('"metadata":{', '"n":9223372036854775807,"metadata":{'),
+    );
+    const jsonCost = {
+      bytes: pages.reduce((s, p) => s + p.length, 0),
+      plainMs: parseMs(pages, (t) => JSON.parse(t)),
+      losslessMs: parseMs(pages, parseJson),
+      slowPathMs: parseMs(withInt64, parseJson),
+    };
+    console.error(
+      `  parse of ${pages.length} LIST pages (${(jsonCost.bytes / 1048576).toFixed(1)} MiB): JSON.parse ${jsonCost.plainMs.toFixed(0)} ms, lossless ${jsonCost.losslessMs.toFixed(0)} ms, with an int64 per page ${jsonCost.slowPathMs.toFixed(0)} ms`,
+    );
     const store = join(cluster.dir, 'bench-store');
 
     for (let run = 0; run < RUNS; run++) {
@@ -464,6 +510,13 @@ async function main(): Promise<void> {
         `${(rate('kubectl-snapshot restore (empty)') / rate('kubectl create -f')).toFixed(2)}x kubectl create`,
       ]);
     row('kubectl-snapshot restore (all exist)', 'kubectl-snapshot restore (empty)');
+    const backupMs = secs('kubectl-snapshot backup') * 1000;
+    rows.push([
+      'lossless JSON, every LIST page',
+      `${jsonCost.losslessMs.toFixed(0)} ms (JSON.parse ${jsonCost.plainMs.toFixed(0)} ms)`,
+      '',
+      `+${(jsonCost.losslessMs - jsonCost.plainMs).toFixed(0)} ms CPU = ${(((jsonCost.losslessMs - jsonCost.plainMs) / backupMs) * 100).toFixed(1)}% of the backup; an int64 on every page: ${jsonCost.slowPathMs.toFixed(0)} ms`,
+    ]);
     const archiveSize = results.archive?.[0]?.objects ?? 0;
     rows.push([
       'archive size',
@@ -512,7 +565,7 @@ async function main(): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(
       join(outDir, 'latest.json'),
-      `${JSON.stringify({ objects: N, namespaces: M, runs: RUNS, rawJsonBytes, results, velero }, null, 2)}\n`,
+      `${JSON.stringify({ objects: N, namespaces: M, runs: RUNS, rawJsonBytes, jsonCost, results, velero }, null, 2)}\n`,
     );
     writeFileSync(join(outDir, 'latest.md'), table);
   } finally {

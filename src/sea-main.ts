@@ -8,6 +8,8 @@ main(process.argv.slice(2), {
   env: process.env,
 }).then(
   (code) => {
+    // Stopped by a signal: requests still in flight must not keep the process alive.
+    if (code >= 128) process.exit(code);
     process.exitCode = code;
   },
   (err: unknown) => {

@@ -2,7 +2,7 @@
 // snapshot.json written last so a half-written snapshot never shows up in `list`.
 import { objectEntryPath } from '../archive/format.js';
 import { ArchiveWriter } from '../archive/writer.js';
-import { errorMessage, UserError } from '../core/errors.js';
+import { errorMessage, Interrupted, UserError } from '../core/errors.js';
 import { defaultSnapshotName, validateSnapshotName } from '../core/names.js';
 import { mapLimit } from '../core/pool.js';
 import {
@@ -50,6 +50,8 @@ export interface BackupOptions {
   concurrency?: number;
   onProgress?: (p: BackupProgress) => void;
   now?: () => Date;
+  /** Aborting it stops the backup: the upload is aborted and what was written removed. */
+  signal?: AbortSignal;
 }
 
 export interface BackupProgress {
@@ -102,8 +104,19 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
   const writer = new ArchiveWriter(started);
   try {
     const upload = await draft.startArchive(writer.output);
-    const orUploadFailure = <T>(p: Promise<T>): Promise<T> => Promise.race([p, upload.failed]);
-    const discovery = await discover(client);
+    // Every wait races the upload's failure and the stop signal: a list waiting on a slow API
+    // server must not delay a Ctrl-C, nor a broken upload the error.
+    const stopped = new Promise<never>((_, reject) => {
+      const stop = () => reject(opts.signal?.reason);
+      if (opts.signal?.aborted) stop();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+    });
+    stopped.catch(() => {});
+    const orUploadFailure = <T>(p: Promise<T>): Promise<T> =>
+      Promise.race([p, upload.failed, stopped]);
+    const discovery = await orUploadFailure(discover(client));
+    // What could not be read makes the snapshot partial; what no longer exists does not.
+    let unread = discovery.failures.length;
     for (const f of discovery.failures)
       warn({ message: `discovery of ${f.groupVersion} failed: ${f.message}` });
     const types = listableTypes(discovery.types, sel);
@@ -148,14 +161,13 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
     };
 
     const jobs = planListJobs(types, sel, namespaces);
+    let namespacedRead = 0;
     let listsDone = 0;
     const progress = () =>
       opts.onProgress?.({ listsDone, listsTotal: jobs.length, objects, bytes });
     const excluded = new Set(sel.excludeNamespaces);
-    await mapLimit(
-      jobs,
-      opts.concurrency ?? LIST_CONCURRENCY,
-      async (job: ListJob<DiscoveredType>) => {
+    await orUploadFailure(
+      mapLimit(jobs, opts.concurrency ?? LIST_CONCURRENCY, async (job: ListJob<DiscoveredType>) => {
         const where = { resource: qualifiedResource(job.type), namespace: job.namespace };
         let n = 0;
         try {
@@ -179,11 +191,13 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
             progress();
           }
           note({ level: 'info', msg: 'listed', ...where, count: n });
+          if (job.type.namespaced) namespacedRead++;
         } catch (err) {
           if (
             err instanceof ApiError &&
             (err.statusCode === 403 || err.statusCode === 404 || err.statusCode === 405)
           ) {
+            if (err.statusCode === 403) unread++;
             warn({
               ...where,
               message: `skipped ${describeJob(job)}: ${err.statusCode === 403 ? 'forbidden' : err.message}`,
@@ -192,11 +206,18 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
         }
         listsDone++;
         progress();
-      },
+      }),
     );
 
+    if (namespacedRead === 0 && jobs.some((j) => j.type.namespaced)) {
+      throw new UserError(
+        `nothing could be read from ${sel.allNamespaces ? 'any namespace' : `namespace(s) ${namespaces.join(', ')}`}: every list was forbidden, so no snapshot was written`,
+        `check your rights, e.g. kubectl auth can-i list configmaps -n ${namespaces[0] ?? 'NAMESPACE'}`,
+      );
+    }
+
     if (sel.includeClusterResources === 'auto') {
-      await addRelated(client, types, related, namespaceObjects, add, warn);
+      await orUploadFailure(addRelated(client, types, related, namespaceObjects, add, warn));
     }
 
     await orUploadFailure(writer.finish());
@@ -214,6 +235,7 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       labels: opts.labels ?? {},
       resources: [...counts.values()].sort((a, b) => a.resource.localeCompare(b.resource)),
       totalObjects: objects,
+      phase: unread > 0 ? 'PartiallyFailed' : 'Completed',
       warnings,
     });
     return manifest;
@@ -225,7 +247,10 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
     // no hint of why.
     if (!cleanedUp && err instanceof UserError) {
       const leftover = `the failed backup could not remove what it wrote: once the storage is reachable again, run kubectl snapshot delete ${name}`;
-      throw new UserError(err.message, err.hint ? `${err.hint}; ${leftover}` : leftover);
+      const hint = err.hint ? `${err.hint}; ${leftover}` : leftover;
+      throw err instanceof Interrupted
+        ? new Interrupted(err.signal, hint)
+        : new UserError(err.message, hint);
     }
     throw err;
   }

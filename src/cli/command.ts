@@ -11,6 +11,11 @@ import type { GlobalArgs, Io } from './context.js';
 /** What commands act through; index.ts makes the real ones (lazily: --help loads neither). */
 export interface Deps {
   io: Io;
+  /**
+   * For a command that writes: aborted, with an Interrupted reason, on SIGINT or SIGTERM, so it
+   * stops and removes what it wrote. A command that never asks is ended by the signal at once.
+   */
+  stopSignal(): AbortSignal;
   kube(target: KubeTarget, concurrency?: number): Promise<KubeClient>;
   /** The snapshots of a storage location (`--storage`, else the environment or the default). */
   storage(

@@ -6,6 +6,8 @@ export interface GlobalArgs {
   namespace?: string[];
   output?: string;
   storage?: string;
+  /** Milliseconds, parsed by flags.ts parseRequestTimeout; 0: no limit. */
+  'request-timeout'?: number;
   verbose?: number;
   progress?: boolean;
 }

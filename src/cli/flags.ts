@@ -2,8 +2,10 @@
 // of a command's options (validated there, once).
 import type { Argv } from 'yargs';
 import { validateSelection } from '../backup/select.js';
+import { parseDuration } from '../core/duration.js';
 import { UserError } from '../core/errors.js';
 import { splitList } from '../core/resources.js';
+import { isLabelKey, isLabelValue } from '../core/selectors.js';
 import type { ClusterResourcesMode, Selection } from '../core/types.js';
 import { validateRecipient } from '../crypto/age.js';
 import {
@@ -17,7 +19,7 @@ import type { GlobalArgs } from './context.js';
 import { type OutputFormat, parseOutput } from './output.js';
 
 /** A single-valued flag given twice keeps its last value, as kubectl does. */
-const lastValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+export const lastValue = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
 
 export function globalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
   return y
@@ -54,6 +56,14 @@ export function globalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
         'Storage location: a name from `location list`, file:///dir or s3://bucket/prefix [env KUBECTL_SNAPSHOT_STORAGE]',
       global: true,
     })
+    .option('request-timeout', {
+      coerce: parseRequestTimeout,
+      type: 'string',
+      requiresArg: true,
+      describe:
+        'Give up on a request to the API server or S3 after this long without a byte from it: 30s, 1m, 30 (seconds); 0: no limit [default: 60s]',
+      global: true,
+    })
     .option('verbose', {
       alias: 'v',
       type: 'count',
@@ -66,6 +76,40 @@ export function globalFlags<T>(y: Argv<T>): Argv<T & GlobalArgs> {
       describe: 'Progress on stderr when it is a terminal (--no-progress to hide)',
       global: true,
     }) as Argv<T & GlobalArgs>;
+}
+
+/** The longest wait a timer can hold (setTimeout's limit, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * --request-timeout in milliseconds, read as kubectl reads it: `0` (no limit), plain seconds
+ * (`30`) or a duration (`30s`, `1m`, `1m30s`, `500ms`). It limits silence, not a request's
+ * length (core/http-timeouts.ts): a long download whose bytes keep coming is not cut.
+ */
+export function parseRequestTimeout(value: unknown): number {
+  const text = String(lastValue(value)).trim();
+  let ms = Number.NaN;
+  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
+  else if (/^0+(ms|s|m|h)$/.test(text)) ms = 0;
+  else if (text !== '') {
+    try {
+      ms = parseDuration(text);
+    } catch {
+      // worded below, for this flag
+    }
+  }
+  // yargs keeps only the message of a coerce error (a usage error), so it carries the advice.
+  if (!Number.isFinite(ms)) {
+    throw new UserError(
+      `invalid --request-timeout "${text}": use a duration such as 30s or 1m30s, plain seconds (30), or 0 for no limit`,
+    );
+  }
+  if (ms > MAX_TIMEOUT_MS) {
+    throw new UserError(
+      `--request-timeout "${text}" is too long: at most 24 days, or 0 for no limit`,
+    );
+  }
+  return Math.ceil(ms);
 }
 
 /** What every command that reads or writes snapshots starts from. */
@@ -127,6 +171,41 @@ export function filterOptions<T>(y: Argv<T>, clusterHelp: string): Argv<T & Filt
     }) as Argv<T & FilterArgs>;
 }
 
+/**
+ * The values of a repeatable, comma-separated flag. An occurrence with nothing in it (`-n ""`,
+ * or the flag last with no value) is an error: read as "none given" it would silently widen
+ * (all namespaces, every type) or drop (no labels, no mapping) what the user asked for.
+ */
+export function listFlag(
+  values: readonly string[] | undefined,
+  flag: string,
+  example: string,
+): string[] {
+  if (values !== undefined && (values.length === 0 || values.some((v) => !splitList([v]).length)))
+    throw needsValue(flag, example);
+  return splitList(values);
+}
+
+/** A flag given with no value, e.g. `--encrypt-passphrase-file ""`. */
+export function needsValue(flag: string, example: string): UserError {
+  return new UserError(`${flag} needs a value`, `e.g. ${flag} ${example}; or leave the flag out`);
+}
+
+/** --include-resources and --exclude-resources, as given (matched against types later). */
+export function resourceListsFrom(a: FilterArgs): {
+  includeResources: string[];
+  excludeResources: string[];
+} {
+  return {
+    includeResources: listFlag(
+      a['include-resources'],
+      '--include-resources',
+      'deployments,configmaps',
+    ),
+    excludeResources: listFlag(a['exclude-resources'], '--exclude-resources', 'secrets'),
+  };
+}
+
 export function clusterModeFrom(a: FilterArgs): ClusterResourcesMode {
   const mode = a['include-cluster-resources'] ?? 'auto';
   if (!['auto', 'true', 'false'].includes(mode)) {
@@ -163,12 +242,11 @@ export function selectionOptions<T>(y: Argv<T>): Argv<T & SelectionArgs> {
 /** The backup's selection, validated. */
 export function selectionFrom(a: SelectionArgs): Selection {
   const selection: Selection = {
-    namespaces: splitList(a.namespace),
+    namespaces: listFlag(a.namespace, '--namespace', 'shop'),
     allNamespaces: a['all-namespaces'] === true,
-    excludeNamespaces: splitList(a['exclude-namespace']),
+    excludeNamespaces: listFlag(a['exclude-namespace'], '--exclude-namespace', 'kube-system'),
     ...(a.selector !== undefined ? { labelSelector: a.selector } : {}),
-    includeResources: splitList(a['include-resources']),
-    excludeResources: splitList(a['exclude-resources']),
+    ...resourceListsFrom(a),
     includeClusterResources: clusterModeFrom(a),
   };
   validateSelection(selection);
@@ -177,14 +255,41 @@ export function selectionFrom(a: SelectionArgs): Selection {
 
 export function parseLabels(values: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const kv of splitList(values)) {
+  for (const kv of listFlag(values, '--labels', 'team=payments')) {
     const i = kv.indexOf('=');
     if (i <= 0)
       throw new UserError(`invalid label "${kv}"`, 'use KEY=VALUE, e.g. --labels team=payments');
-    out[kv.slice(0, i)] = kv.slice(i + 1);
+    const key = kv.slice(0, i);
+    const value = kv.slice(i + 1);
+    if (!isLabelKey(key))
+      throw new UserError(
+        `invalid label "${kv}": "${key}" is not a valid label key`,
+        LABEL_KEY_HINT,
+      );
+    if (!isLabelValue(value))
+      throw new UserError(
+        `invalid label "${kv}": "${value}" is not a valid label value`,
+        LABEL_VALUE_HINT,
+      );
+    out[key] = value;
   }
   return out;
 }
+
+/**
+ * --ttl in milliseconds (undefined without the flag). Its option needs `requiresArg`: else
+ * yargs reads `--ttl -5h` as the flags -5 and -h, and prints help with exit code 0.
+ */
+export function ttlFrom(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === '') throw needsValue('--ttl', '720h');
+  return parseDuration(text);
+}
+
+const LABEL_KEY_HINT =
+  'a key is [PREFIX/]NAME: NAME at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit; PREFIX a DNS subdomain (e.g. example.com)';
+const LABEL_VALUE_HINT =
+  'a value is empty or at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit';
 
 // ---- encryption -----------------------------------------------------------------------------
 
@@ -198,8 +303,10 @@ export interface EncryptArgs {
 
 /** --encrypt-to / --encrypt-passphrase-file → how to encrypt, recipients validated. */
 export function encryptionFrom(a: EncryptArgs): EncryptionSpec | undefined {
-  const recipients = splitList(a['encrypt-to']);
+  const recipients = listFlag(a['encrypt-to'], '--encrypt-to', 'age1…');
   const file = a['encrypt-passphrase-file'];
+  if (file !== undefined && file.trim() === '')
+    throw needsValue('--encrypt-passphrase-file', 'passphrase.txt');
   if (recipients.length > 0 && file) {
     throw new UserError(
       '--encrypt-to and --encrypt-passphrase-file cannot be combined',

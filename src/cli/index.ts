@@ -1,6 +1,13 @@
 // yargs wiring and the only place that turns errors into exit codes (see EXIT).
 import yargs from 'yargs';
-import { CommandFailed, EXIT, errorMessage, UserError } from '../core/errors.js';
+import {
+  CommandFailed,
+  EXIT,
+  errorMessage,
+  Interrupted,
+  STOP_SIGNALS,
+  UserError,
+} from '../core/errors.js';
 import { adapt, type Deps, type RunF, type Wiring } from './command.js';
 import { backupCommand } from './commands/backup.js';
 import { locationCommand } from './commands/location.js';
@@ -14,7 +21,7 @@ import {
   verifyCommand,
 } from './commands/snapshots.js';
 import { versionCommand } from './commands/version.js';
-import type { Io } from './context.js';
+import type { GlobalArgs, Io } from './context.js';
 import { globalFlags } from './flags.js';
 
 class UsageError extends Error {}
@@ -24,19 +31,30 @@ export interface MainHooks {
   runF?: RunF;
 }
 
+/** Settings of every connection to a server, from the global flags (set once they are parsed). */
+interface Transport {
+  /** --request-timeout in ms; undefined: the default (core/http-timeouts.ts). */
+  requestTimeoutMs?: number;
+}
+
 /** The real dependencies; clients are created lazily so that --help and version load neither. */
-function realDeps(io: Io): Deps {
+function realDeps(io: Io, stop: Stop, transport: Transport): Deps {
   return {
     io,
+    stopSignal: () => {
+      stop.observed = true;
+      return stop.signal;
+    },
     kube: async (target, concurrency) => {
       const { KubeClient } = await import('../kube/client.js');
-      return KubeClient.connect(target, concurrency);
+      return KubeClient.connect({ ...target, ...transport }, concurrency);
     },
     storage: async (storage) => {
       const { openStore, resolveLocation } = await import('../storage/locations.js');
       const { SnapshotRepository } = await import('../snapshots/repository.js');
       const location = await resolveLocation(storage, io.env);
-      return { snapshots: new SnapshotRepository(await openStore(location, io.env)), location };
+      const store = await openStore(location, io.env, transport.requestTimeoutMs);
+      return { snapshots: new SnapshotRepository(store), location };
     },
   };
 }
@@ -49,14 +67,21 @@ export async function main(argv: string[], io: Io, hooks: MainHooks = {}): Promi
     if (err.code !== 'EPIPE') throw err;
   });
   let failure: { err: unknown } | undefined;
+  const stop = stopOnSignals(io);
+  const transport: Transport = {};
   const w: Wiring = {
-    deps: realDeps(io),
+    deps: realDeps(io, stop, transport),
     fail: (err) => {
       failure ??= { err };
     },
     ...(hooks.runF ? { runF: hooks.runF } : {}),
   };
   const parser = globalFlags(yargs(argv))
+    // Global flags that apply to every server the command talks to reach the deps, not each
+    // command's options: no command can forget them.
+    .middleware((a: GlobalArgs) => {
+      transport.requestTimeoutMs = a['request-timeout'];
+    })
     .scriptName('kubectl snapshot')
     // `-n a -n b NAME`: each -n takes one value, so a positional after it stays positional.
     .parserConfiguration({ 'greedy-arrays': false })
@@ -86,8 +111,16 @@ export async function main(argv: string[], io: Io, hooks: MainHooks = {}): Promi
     .fail((msg, err) => {
       // Validation failures (unknown flag, missing argument) must stop yargs before any
       // handler runs, so they throw; handler errors arrive here already recorded by adapt().
-      if (err) w.fail(err);
-      else throw new UsageError(msg);
+      // The parser's own errors (YError: a `requiresArg` flag with no value, a coerce that
+      // throws) are usage errors too; a missing value is worded as the options' errors are.
+      if (err && err.name !== 'YError') w.fail(err);
+      else
+        throw new UsageError(
+          (err?.message ?? msg).replace(
+            /^Not enough arguments following: (\S+)$/,
+            '--$1 needs a value',
+          ),
+        );
     });
   try {
     await parser.parseAsync();
@@ -99,13 +132,54 @@ export async function main(argv: string[], io: Io, hooks: MainHooks = {}): Promi
       io,
       argv.some((a) => /^(-v+|--verbose)$/.test(a)),
     );
+  } finally {
+    stop.release();
   }
+}
+
+interface Stop {
+  signal: AbortSignal;
+  /** Set once the command asked for the signal: it cleans up, so the process waits for it. */
+  observed: boolean;
+  release(): void;
+}
+
+/**
+ * SIGINT and SIGTERM abort the run's signal: a backup stops, aborts its upload and removes
+ * what it wrote (lock included), a restore creates nothing more. A second signal ends the
+ * process at once, as a user pressing Ctrl-C twice expects.
+ */
+function stopOnSignals(io: Io): Stop {
+  const controller = new AbortController();
+  const handlers = STOP_SIGNALS.map((sig) => {
+    const handler = () => {
+      if (controller.signal.aborted || !stop.observed) process.exit(new Interrupted(sig).exitCode);
+      // On a terminal the progress line is still open.
+      const eol = io.stderr.isTTY ? '\n' : '';
+      io.stderr.write(`${eol}${sig}: stopping, cleaning up (again to quit at once)\n`);
+      controller.abort(new Interrupted(sig));
+    };
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
+  const stop: Stop = {
+    signal: controller.signal,
+    observed: false,
+    release: () => {
+      for (const [sig, handler] of handlers) process.off(sig, handler);
+    },
+  };
+  return stop;
 }
 
 function report(err: unknown, io: Io, verbose: boolean): number {
   if (err instanceof UsageError) {
     io.stderr.write(`error: ${err.message}\nRun 'kubectl snapshot --help' for usage.\n`);
     return EXIT.error;
+  }
+  if (err instanceof Interrupted) {
+    io.stderr.write(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+    return err.exitCode;
   }
   if (err instanceof CommandFailed) {
     io.stderr.write(`error: ${err.message}\n`);

@@ -48,6 +48,26 @@ export const EXIT = {
   partial: 2,
 } as const;
 
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+export type StopSignal = keyof typeof SIGNAL_NUMBERS;
+export const STOP_SIGNALS = Object.keys(SIGNAL_NUMBERS) as StopSignal[];
+
+/**
+ * A run stopped by SIGINT or SIGTERM, after removing what it wrote (the hint says when it
+ * could not): exit 128 + the signal's number, as shells report it.
+ */
+export class Interrupted extends UserError {
+  readonly exitCode: number;
+  constructor(
+    readonly signal: StopSignal,
+    hint?: string,
+  ) {
+    super(`interrupted by ${signal}`, hint);
+    this.name = 'Interrupted';
+    this.exitCode = 128 + SIGNAL_NUMBERS[signal];
+  }
+}
+
 /**
  * A command that ran and reported what it did, ending in failure: objects that failed to
  * restore, a damaged snapshot, snapshots a prune could not delete. Carries its exit code.

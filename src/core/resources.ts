@@ -101,16 +101,22 @@ export function selectTypes<T extends NamedType>(types: T[], filter: TypeFilter)
   });
 }
 
+/** The patterns that name none of `types` (`*` names them all). */
+export function unknownPatterns(
+  types: readonly NamedType[],
+  patterns: readonly string[],
+): string[] {
+  return patterns.filter((p) => p !== '*' && !types.some((t) => matchesResource(t, p)));
+}
+
 /** Every pattern must name a known type, so a typo is an error rather than an empty backup. */
 export function assertPatternsKnown(types: NamedType[], patterns: string[], flag: string): void {
-  for (const p of patterns) {
-    if (p === '*') continue;
-    if (!types.some((t) => matchesResource(t, p))) {
-      throw new UserError(
-        `${flag}: the server has no resource type "${p}"`,
-        'list the types with: kubectl api-resources',
-      );
-    }
+  const [p] = unknownPatterns(types, patterns);
+  if (p !== undefined) {
+    throw new UserError(
+      `${flag}: the server has no resource type "${p}"`,
+      'list the types with: kubectl api-resources',
+    );
   }
 }
 

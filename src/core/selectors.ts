@@ -10,6 +10,18 @@ const KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
+/** A label key: [prefix/]name, the prefix a DNS subdomain (≤ 253), the name at most 63 characters. */
+export function isLabelKey(k: string): boolean {
+  const slash = k.indexOf('/');
+  const tooLong = slash < 0 ? k.length > 63 : slash > 253 || k.length - slash - 1 > 63;
+  return KEY.test(k) && !tooLong;
+}
+
+/** A label value: empty, or at most 63 characters of the name's alphabet. */
+export function isLabelValue(v: string): boolean {
+  return VALUE.test(v) && v.length <= 63;
+}
+
 function invalid(selector: string, why: string): UserError {
   return new UserError(
     `invalid label selector "${selector}": ${why}`,
@@ -39,15 +51,11 @@ export function parseSelector(selector: string): Requirement[] {
   return split(selector).map((raw) => {
     const part = raw.trim();
     const checkKey = (k: string) => {
-      // A key is [prefix/]name: the prefix a DNS subdomain (≤ 253), the name at most 63 characters.
-      const slash = k.indexOf('/');
-      const tooLong = slash < 0 ? k.length > 63 : slash > 253 || k.length - slash - 1 > 63;
-      if (!KEY.test(k) || tooLong) throw invalid(selector, `"${k}" is not a valid label key`);
+      if (!isLabelKey(k)) throw invalid(selector, `"${k}" is not a valid label key`);
       return k;
     };
     const checkValue = (v: string) => {
-      if (!VALUE.test(v) || v.length > 63)
-        throw invalid(selector, `"${v}" is not a valid label value`);
+      if (!isLabelValue(v)) throw invalid(selector, `"${v}" is not a valid label value`);
       return v;
     };
     let m = /^!\s*(\S+)$/.exec(part);

@@ -103,6 +103,13 @@ export interface SnapshotWarning {
 
 export const SNAPSHOT_FORMAT_VERSION = 1;
 
+/**
+ * Completed: every selected type was read. PartiallyFailed: some could not be (forbidden,
+ * discovery failed); the snapshot is kept, named in `list`, and not counted by retention.
+ * Snapshots written before phases existed have none and count as Completed.
+ */
+export type SnapshotPhase = 'Completed' | 'PartiallyFailed';
+
 /** snapshot.json: written last; a snapshot without it does not exist. */
 export interface SnapshotManifest {
   formatVersion: number;
@@ -118,6 +125,7 @@ export interface SnapshotManifest {
   labels: Record<string, string>;
   resources: ResourceCount[];
   totalObjects: number;
+  phase?: SnapshotPhase;
   warnings: SnapshotWarning[];
   /** size and sha256 are of the stored bytes (the ciphertext when encrypted). */
   archive: { key: string; size: number; sha256: string; encrypted: boolean };

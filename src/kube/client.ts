@@ -5,6 +5,13 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { UserError } from '../core/errors.js';
+import {
+  explainTimeout,
+  RequestTimeoutError,
+  type RequestTimeouts,
+  requestTimeouts,
+  watchTimeouts,
+} from '../core/http-timeouts.js';
 import { parseJson } from '../core/json.js';
 import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
@@ -13,6 +20,8 @@ import { type Connection, loadConnection } from './kubeconfig.js';
 export interface ConnectOptions {
   kubeconfig?: string;
   context?: string;
+  /** Give up on a request after this long without a byte (--request-timeout); 0: never. */
+  requestTimeoutMs?: number;
 }
 
 export interface ApiStatus {
@@ -77,16 +86,19 @@ export class KubeClient {
   readonly contextName: string;
   private readonly agent: Agent | HttpAgent;
   private readonly base: URL;
+  private readonly timeouts: RequestTimeouts;
   /** Set by the first HTTP answer (any status): from then on the server is worth waiting for. */
   private answered = false;
 
   private constructor(
     private readonly conn: Connection,
     concurrency: number,
+    requestTimeoutMs: number | undefined,
   ) {
     this.server = conn.server;
     this.contextName = conn.contextName;
     this.base = new URL(conn.server);
+    this.timeouts = requestTimeouts(requestTimeoutMs);
     const opts = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
     this.agent = this.base.protocol === 'http:' ? new HttpAgent(opts) : new Agent(opts);
   }
@@ -97,7 +109,7 @@ export class KubeClient {
     concurrency = 32,
     env: NodeJS.ProcessEnv = process.env,
   ): KubeClient {
-    return new KubeClient(loadConnection(opts, env), concurrency);
+    return new KubeClient(loadConnection(opts, env), concurrency, opts.requestTimeoutMs);
   }
 
   /** The kubeconfig context's default namespace, if it names one. */
@@ -112,7 +124,11 @@ export class KubeClient {
       try {
         return await this.once<T>(method, path, params);
       } catch (err) {
-        const connectionError = RETRYABLE_CODES.has((err as { code?: string }).code ?? '');
+        // A server that answered before and now does not connect in time may be restarting;
+        // one that never answered, or took a request and went silent, is not retried.
+        const connectionError =
+          RETRYABLE_CODES.has((err as { code?: string }).code ?? '') ||
+          (err instanceof RequestTimeoutError && err.phase !== 'response' && this.answered);
         const retryable =
           (err instanceof ApiError &&
             (err.statusCode === 429 ||
@@ -140,6 +156,13 @@ export class KubeClient {
   }
 
   private explain(err: unknown): unknown {
+    if (err instanceof RequestTimeoutError) {
+      return explainTimeout(
+        err,
+        `the API server ${this.base.origin}`,
+        `check the server address of context "${this.contextName}" in the kubeconfig`,
+      );
+    }
     const code = (err as { code?: string }).code;
     if ((code && RETRYABLE_CODES.has(code)) || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
       return new UserError(
@@ -203,9 +226,7 @@ export class KubeClient {
           reject(new ApiError(status, st, method, path));
         });
       });
-      req.setTimeout(60_000, () =>
-        req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
-      );
+      watchTimeouts(req, this.timeouts);
       req.on('error', reject);
       req.end(body);
     });

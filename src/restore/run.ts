@@ -7,7 +7,7 @@ import { sleep } from '../core/time.js';
 import { type KubeObject, NAMESPACE_TYPE, type SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
-import { collectionPath, objectPath } from '../kube/discovery.js';
+import { collectionPath, discover, objectPath } from '../kube/discovery.js';
 import { economizeHeapFor } from '../node-flags.js';
 import type { SnapshotRepository } from '../snapshots/repository.js';
 import { digest } from './digest.js';
@@ -15,6 +15,7 @@ import { type ArchivedObject, loadArchive } from './load.js';
 import { Lookups } from './lookup.js';
 import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
 import {
+  checkAgainstSnapshot,
   type LeftOut,
   lookupCollections,
   type PlannedObject,
@@ -70,6 +71,8 @@ export interface RunOptions extends RestoreOptions {
   mode: RunMode;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Aborting it stops the run before its next create (what was created stays). */
+  signal?: AbortSignal;
 }
 
 /** The report's `dryRun` (scripts read it): set by the two dry runs, absent otherwise. */
@@ -99,23 +102,32 @@ export interface LoadedSnapshot {
 
 /**
  * Reads snapshot.json and the whole archive, verifying it, before anything changes the
- * cluster. Given the cluster and the restore's options, it first reads which target
- * namespaces exist; the lists of what they hold then run while the archive is read (reads
- * only), and the objects that will be compared with them are digested as they are parsed.
+ * cluster. Given the restore's options, it first checks them against snapshot.json
+ * (`checkAgainstSnapshot`, with the cluster's types when there is a cluster). Given the
+ * cluster too, it then reads which target namespaces exist; the lists of what they hold run
+ * while the archive is read (reads only), and the objects that will be compared with them are
+ * digested as they are parsed.
  */
 export async function loadSnapshot(
   repo: SnapshotRepository,
   name: string,
   key?: DecryptionKey,
-  target?: { client: KubeClient; options: RestoreOptions },
+  target?: { client?: KubeClient; options: RestoreOptions },
 ): Promise<LoadedSnapshot> {
   const manifest = await repo.readManifest(name);
+  const client = target?.client;
+  if (target)
+    await checkAgainstSnapshot(
+      manifest,
+      target.options,
+      client && (async () => (await discover(client)).types),
+    );
   economizeHeapFor(manifest.totalObjects);
-  if (!target) {
+  if (!target || !client) {
     const { objects, close } = await loadArchive(repo, manifest, key);
     return { manifest, objects, close };
   }
-  const { client, options } = target;
+  const { options } = target;
   const namespaces = await existingTargets(client, manifest, options);
   const lookups = new Lookups(client);
   for (const c of lookupCollections(manifest.resources, options, namespaces))
@@ -286,6 +298,7 @@ async function restoreWith(
   const absentNamespaces = new Set<string>();
 
   const createOne = async (p: PlannedObject): Promise<ObjectResult> => {
+    opts.signal?.throwIfAborted();
     try {
       if (p.namespace !== undefined && absentNamespaces.has(p.namespace)) {
         if (mode.kind === 'compare') return result(p, 'would-create');

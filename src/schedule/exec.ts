@@ -3,7 +3,7 @@ import { type BackupDeps, runBackup } from '../backup/run.js';
 import type { Selection, SnapshotManifest } from '../core/types.js';
 import type { EncryptionKey } from '../crypto/age.js';
 import { type PruneResult, runPrune } from '../snapshots/prune.js';
-import type { RetentionPolicy } from '../snapshots/retention.js';
+import { isComplete, type RetentionPolicy } from '../snapshots/retention.js';
 import { SCHEDULE_LABEL, scheduledSnapshotName } from '../snapshots/scheduled.js';
 
 export interface ExecOptions {
@@ -15,17 +15,20 @@ export interface ExecOptions {
   policy: RetentionPolicy;
   now?: () => Date;
   onProgress?: Parameters<typeof runBackup>[1]['onProgress'];
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
   manifest: SnapshotManifest;
-  prune: PruneResult;
+  /** Absent when the backup was partial: retention runs only after a complete backup. */
+  prune?: PruneResult;
 }
 
 /**
  * One scheduled run, in this process: a backup named `<schedule>-<timestamp>` and labelled
  * with the schedule, then a prune limited to that schedule's snapshots. The prune runs only
- * after a successful backup, as `backup && prune` would.
+ * after a complete backup, as `backup && prune` would: a partial one (rights lost) must not
+ * be the occasion to delete good snapshots.
  */
 export async function execSchedule(deps: BackupDeps, opts: ExecOptions): Promise<ExecResult> {
   const now = opts.now ?? (() => new Date());
@@ -37,7 +40,9 @@ export async function execSchedule(deps: BackupDeps, opts: ExecOptions): Promise
     ...(opts.encryption ? { encryption: opts.encryption } : {}),
     now,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
+  if (!isComplete(manifest)) return { manifest };
   const prune = await runPrune(deps.snapshots, {
     policy: opts.policy,
     filter: { schedule: opts.schedule },

@@ -1,14 +1,17 @@
 // A snapshot being written under a claimed name: archive, then log, then snapshot.json (the
-// commit), then the lock goes; or, on failure, everything it wrote goes. Encryption and the
+// commit), then the lock goes; or, on failure, everything it wrote goes, as long as the lock
+// still holds this draft's token (after a forced delete the name may be another backup's). Encryption and the
 // hash of the stored bytes happen here, so `verify` can check an encrypted snapshot without
 // its key.
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { NotFoundError, UserError } from '../core/errors.js';
 import { HashCounter } from '../core/hash.js';
 import type { SnapshotManifest } from '../core/types.js';
 import { type EncryptionKey, encryptBuffer, encryptStream } from '../crypto/age.js';
-import type { ObjectStore } from '../storage/store.js';
+import { getBuffer, type ObjectStore } from '../storage/store.js';
 import { archiveKey, lockKey, logKey, manifestKey } from './layout.js';
+import { type Lock, parseLock } from './lock.js';
 
 /** What the backup decides; the draft adds where and how the files were stored. */
 export type ManifestFields = Omit<SnapshotManifest, 'archive' | 'encryption' | 'log'>;
@@ -28,8 +31,18 @@ export class SnapshotDraft {
   constructor(
     private readonly store: ObjectStore,
     readonly name: string,
+    private readonly lock: Lock,
     private readonly encryption?: EncryptionKey,
   ) {}
+
+  /** Whether the name's lock is still this draft's; a storage failure is thrown, not a no. */
+  private async holdsLock(): Promise<boolean> {
+    const raw = await getBuffer(this.store, lockKey(this.name)).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    return raw !== undefined && parseLock(raw)?.token === this.lock.token;
+  }
 
   /** Starts storing the archive read from `source`, encrypted when the snapshot is. */
   async startArchive(source: Readable): Promise<ArchiveUpload> {
@@ -60,6 +73,12 @@ export class SnapshotDraft {
   async commit(fields: ManifestFields): Promise<SnapshotManifest> {
     if (!this.upload) throw new Error('commit before the archive was started');
     await this.upload.done;
+    if (!(await this.holdsLock())) {
+      throw new UserError(
+        `snapshot "${this.name}" was deleted while this backup wrote it, so it was not completed`,
+        'run the backup again',
+      );
+    }
     const { stored } = this.upload;
     const e = this.encryption;
     const manifest: SnapshotManifest = {
@@ -94,11 +113,21 @@ export class SnapshotDraft {
    */
   async abort(): Promise<boolean> {
     await this.upload?.done.catch(() => {});
+    try {
+      if (!(await this.holdsLock())) return true; // nothing here is ours any more
+    } catch {
+      return false;
+    }
     const cleanup = await Promise.allSettled(
-      [archiveKey(this.name), logKey(this.name), lockKey(this.name)].map((k) =>
-        this.store.delete(k),
-      ),
+      [archiveKey(this.name), logKey(this.name)].map((k) => this.store.delete(k)),
     );
-    return cleanup.every((r) => r.status === 'fulfilled');
+    // The lock last: while it stands, no other backup can have written under the name.
+    if (cleanup.every((r) => r.status === 'fulfilled')) {
+      return this.store.delete(lockKey(this.name)).then(
+        () => true,
+        () => false,
+      );
+    }
+    return false;
   }
 }

@@ -4,6 +4,12 @@
 import { UserError } from '../core/errors.js';
 import { SNAPSHOT_FORMAT_VERSION, type SnapshotManifest } from '../core/types.js';
 
+/** What `list` and `describe` call a snapshot's state. */
+export function snapshotStatus(m: Pick<SnapshotManifest, 'phase' | 'warnings'>): string {
+  if (m.phase === 'PartiallyFailed') return 'PartiallyFailed';
+  return m.warnings.length > 0 ? 'CompletedWithWarnings' : 'Completed';
+}
+
 export class DamagedManifestError extends UserError {
   constructor(
     readonly snapshot: string,
@@ -83,6 +89,7 @@ const FIELDS: Record<string, Check> = {
 
 const OPTIONAL: Record<string, Check> = {
   expiresAt: isTime,
+  phase: (v) => v === 'Completed' || v === 'PartiallyFailed',
   encryption: shape({ recipients: arrayOf(isString), passphrase: isBool }),
 };
 

@@ -1,7 +1,8 @@
 // `prune`: list the snapshots a filter selects, decide with selectForPrune, delete the rest.
 import { errorMessage } from '../core/errors.js';
 import type { SnapshotManifest } from '../core/types.js';
-import type { SnapshotRepository } from './repository.js';
+import { STALE_AFTER_MS } from './lock.js';
+import type { IncompleteSnapshot, SnapshotRepository } from './repository.js';
 import {
   type Decision,
   matchesSnapshotFilter,
@@ -10,6 +11,7 @@ import {
   selectForPrune,
   snapshotFilterRequirements,
 } from './retention.js';
+import { isScheduledSnapshotName } from './scheduled.js';
 
 export interface PruneOptions {
   policy: RetentionPolicy;
@@ -30,13 +32,19 @@ export interface PruneResult {
   failed: { name: string; message: string }[];
   /** Snapshots left alone because their snapshot.json is damaged (so not known to match). */
   damaged: { name: string; problem: string }[];
+  /** Leftovers of backups that died over a day ago, removed (or, with dryRun, to remove). */
+  leftovers: string[];
 }
 
 export async function runPrune(repo: SnapshotRepository, opts: PruneOptions): Promise<PruneResult> {
   const reqs = snapshotFilterRequirements(opts.filter);
-  const listing = await repo.list();
+  const now = opts.now ?? new Date();
+  const listing = await repo.list(now);
   const all = listing.snapshots.filter((m) => matchesSnapshotFilter(m.labels, reqs));
-  const { keep, remove } = selectForPrune(all, opts.policy, opts.now ?? new Date());
+  const leftovers = listing.incomplete
+    .filter((i) => !i.live && isStale(i, now) && leftoverMatches(i.name, opts.filter))
+    .map((i) => i.name);
+  const { keep, remove } = selectForPrune(all, opts.policy, now);
   const deleted: string[] = [];
   const failed: PruneResult['failed'] = [];
   if (!opts.dryRun) {
@@ -48,6 +56,11 @@ export async function runPrune(repo: SnapshotRepository, opts: PruneOptions): Pr
         failed.push({ name: d.snapshot.name, message: errorMessage(err) });
       }
     }
+    for (const name of leftovers) {
+      await repo.delete(name, now).catch((err: unknown) => {
+        failed.push({ name, message: errorMessage(err) });
+      });
+    }
   }
   return {
     location: repo.url,
@@ -58,7 +71,20 @@ export async function runPrune(repo: SnapshotRepository, opts: PruneOptions): Pr
     deleted,
     failed,
     damaged: listing.damaged.map((d) => ({ name: d.snapshot, problem: d.problem })),
+    leftovers,
   };
+}
+
+/** A killed backup's files, a day after it started (or, without a lock, after they were written). */
+function isStale(i: IncompleteSnapshot, now: Date): boolean {
+  const since = i.lock ? Date.parse(i.lock.startedAt) : i.lastModified.getTime();
+  return Number.isNaN(since) || now.getTime() - since >= STALE_AFTER_MS;
+}
+
+/** Leftovers carry no labels: only a schedule's own names can match a filter. */
+function leftoverMatches(name: string, filter: SnapshotFilter): boolean {
+  if (filter.selector !== undefined) return false;
+  return filter.schedule === undefined || isScheduledSnapshotName(filter.schedule, name);
 }
 
 /** The stable JSON form of a prune result (`-o json`). */
@@ -78,5 +104,6 @@ export function pruneReport(r: PruneResult) {
     deleted: r.deleted,
     failed: r.failed,
     ...(r.damaged.length > 0 ? { damaged: r.damaged } : {}),
+    ...(r.leftovers.length > 0 ? { leftovers: r.leftovers } : {}),
   };
 }

@@ -4,7 +4,12 @@
 // No other module builds a key or knows a snapshot's file names. A snapshot exists exactly
 // when its snapshot.json does.
 import type { Readable } from 'node:stream';
-import { AlreadyExistsError, CorruptArchiveError, NotFoundError } from '../core/errors.js';
+import {
+  AlreadyExistsError,
+  CorruptArchiveError,
+  NotFoundError,
+  UserError,
+} from '../core/errors.js';
 import { HashCounter } from '../core/hash.js';
 import { validateSnapshotName } from '../core/names.js';
 import type { SnapshotManifest } from '../core/types.js';
@@ -19,16 +24,29 @@ import {
   lockKey,
   MANIFEST_FILE,
   manifestKey,
+  parseKey,
   SNAPSHOTS_PREFIX,
   snapshotNamesFromKeys,
   snapshotPrefix,
 } from './layout.js';
+import { describeLock, isLive, type Lock, newLock, parseLock } from './lock.js';
 import { DamagedManifestError, parseManifest } from './manifest.js';
 import { isScheduledSnapshotName, SCHEDULE_LABEL } from './scheduled.js';
 
 export interface SnapshotListing {
   snapshots: SnapshotManifest[];
   damaged: DamagedManifestError[];
+  /** Names with files but no snapshot.json: backups in progress, or killed ones' leftovers. */
+  incomplete: IncompleteSnapshot[];
+}
+
+export interface IncompleteSnapshot {
+  name: string;
+  lock?: Lock;
+  /** The backup holding the lock may still run (see isLive). */
+  live: boolean;
+  /** When the newest of its files was written. */
+  lastModified: Date;
 }
 
 export const NO_KEY: DecryptionKey = { identities: [], passphrases: [] };
@@ -56,10 +74,17 @@ export class SnapshotRepository {
    * damaged: one bad file (written by hand, or by someone who can write the bucket) must not
    * stop `list` or a schedule's retention for the whole location.
    */
-  async list(): Promise<SnapshotListing> {
+  async list(now = new Date()): Promise<SnapshotListing> {
     const snapshots: SnapshotManifest[] = [];
     const damaged: DamagedManifestError[] = [];
-    for (const name of await this.names()) {
+    const incomplete: IncompleteSnapshot[] = [];
+    const listed = await this.listed();
+    for (const [name, { files, lastModified }] of listed) {
+      if (files.has(MANIFEST_FILE)) continue;
+      const lock = files.has(LOCK_FILE) ? await this.readLock(name) : undefined;
+      incomplete.push({ name, ...(lock ? { lock } : {}), live: isLive(lock, now), lastModified });
+    }
+    for (const name of [...listed.keys()].filter((n) => listed.get(n)?.files.has(MANIFEST_FILE))) {
       try {
         const m = await this.readIfPresent(name);
         if (m) snapshots.push(m);
@@ -71,7 +96,7 @@ export class SnapshotRepository {
     snapshots.sort(
       (a, b) => a.startedAt.localeCompare(b.startedAt) || a.name.localeCompare(b.name),
     );
-    return { snapshots, damaged };
+    return { snapshots, damaged, incomplete };
   }
 
   /**
@@ -96,6 +121,20 @@ export class SnapshotRepository {
     const keys: string[] = [];
     for await (const o of this.store.list(SNAPSHOTS_PREFIX)) keys.push(o.key);
     return snapshotNamesFromKeys(keys, MANIFEST_FILE);
+  }
+
+  /** Every name with files, sorted: which files, and when the newest was written. */
+  private async listed(): Promise<Map<string, { files: Set<string>; lastModified: Date }>> {
+    const out = new Map<string, { files: Set<string>; lastModified: Date }>();
+    for await (const o of this.store.list(SNAPSHOTS_PREFIX)) {
+      const k = parseKey(o.key);
+      if (!k) continue;
+      const entry = out.get(k.name) ?? { files: new Set<string>(), lastModified: o.lastModified };
+      entry.files.add(k.file);
+      if (o.lastModified > entry.lastModified) entry.lastModified = o.lastModified;
+      out.set(k.name, entry);
+    }
+    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   /** snapshot.json of `name`, or undefined when it was deleted since it was listed. */
@@ -154,11 +193,9 @@ export class SnapshotRepository {
   async claim(name: string, startedAt: Date, encryption?: EncryptionKey): Promise<SnapshotDraft> {
     validateSnapshotName(name);
     if (await this.store.head(manifestKey(name))) throw nameTaken(name);
+    const lock = newLock(startedAt);
     try {
-      await this.store.createExclusive(
-        lockKey(name),
-        Buffer.from(JSON.stringify({ startedAt: startedAt.toISOString() })),
-      );
+      await this.store.createExclusive(lockKey(name), Buffer.from(JSON.stringify(lock)));
     } catch (err) {
       if (err instanceof AlreadyExistsError) throw nameTaken(name);
       throw err;
@@ -172,15 +209,28 @@ export class SnapshotRepository {
       await this.store.delete(lockKey(name)).catch(() => {});
       throw nameTaken(name);
     }
-    return new SnapshotDraft(this.store, name, encryption);
+    return new SnapshotDraft(this.store, name, lock, encryption);
   }
 
-  /** Removes snapshot.json first, so the snapshot disappears at once, then the rest. */
-  async delete(name: string): Promise<{ deleted: number }> {
+  /**
+   * Removes snapshot.json first, so the snapshot disappears at once, then the rest. A name a
+   * backup is still writing is refused: deleting under it would leave that backup's files to
+   * whatever claims the name next.
+   */
+  async delete(name: string, now = new Date()): Promise<{ deleted: number }> {
     validateSnapshotName(name);
     const keys: string[] = [];
     for await (const o of this.store.list(snapshotPrefix(name))) keys.push(o.key);
     const manifest = manifestKey(name);
+    if (!keys.includes(manifest) && keys.includes(lockKey(name))) {
+      const lock = await this.readLock(name);
+      if (lock && isLive(lock, now)) {
+        throw new UserError(
+          `snapshot "${name}" is being written by ${describeLock(lock)}`,
+          `wait for that backup to end; if it was killed, its leftovers can be deleted once it is a day old (kubectl snapshot prune removes them then)`,
+        );
+      }
+    }
     if (keys.includes(manifest)) await this.store.delete(manifest);
     for (const k of keys) if (k !== manifest) await this.store.delete(k);
     // A backup that lost its storage mid-upload (or was killed) cannot clean up after itself:
@@ -193,6 +243,14 @@ export class SnapshotRepository {
     }
     if (keys.length + incomplete === 0) throw this.notFound(name);
     return { deleted: keys.length + incomplete };
+  }
+
+  private async readLock(name: string): Promise<Lock | undefined> {
+    const raw = await getBuffer(this.store, lockKey(name)).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    return raw && parseLock(raw);
   }
 
   private notFound(name: string): NotFoundError {

@@ -20,7 +20,18 @@ export interface RetentionPolicy {
 }
 
 /** The snapshot fields the decision reads. */
-export type PruneCandidate = Pick<SnapshotManifest, 'name' | 'startedAt' | 'expiresAt' | 'labels'>;
+export type PruneCandidate = Pick<
+  SnapshotManifest,
+  'name' | 'startedAt' | 'expiresAt' | 'labels' | 'phase'
+>;
+
+/**
+ * A snapshot retention may count: one that holds everything its backup selected. A partial
+ * one (some types could not be read) is no substitute for it.
+ */
+export function isComplete(s: Pick<SnapshotManifest, 'phase'>): boolean {
+  return s.phase !== 'PartiallyFailed';
+}
 
 export interface Decision<T extends PruneCandidate = PruneCandidate> {
   snapshot: T;
@@ -106,6 +117,11 @@ function newestFirst<T extends PruneCandidate>(a: T, b: T): number {
  * `last` keeps the N newest). A snapshot kept by no rule is removed. Without keep rules
  * nothing but expired snapshots is removed. A snapshot with an unreadable start time is
  * always kept: nothing is deleted on a guess.
+ *
+ * Only complete snapshots count for the keep rules: a run of partial backups (rights lost,
+ * a namespace emptied by mistake) must not push the good ones out. A partial snapshot stays
+ * while no complete one is newer. The newest complete snapshot is never removed, expired or
+ * not: a location is never left without one.
  */
 export function selectForPrune<T extends PruneCandidate>(
   snapshots: readonly T[],
@@ -118,6 +134,12 @@ export function selectForPrune<T extends PruneCandidate>(
   const rules = KEEP_RULES.filter((r) => (policy.keep[r] ?? 0) > 0);
   const left = new Map(rules.map((r) => [r, policy.keep[r] as number]));
   const lastBucket = new Map<KeepRule, string>();
+  const readable = (s: T) => !Number.isNaN(Date.parse(s.startedAt));
+  const newestComplete = sorted.find((s) => readable(s) && isComplete(s));
+  const newest = (s: T): Decision<T> => ({
+    snapshot: s,
+    reasons: ['the newest complete snapshot, always kept'],
+  });
   let index = 0;
   for (const s of sorted) {
     const started = Date.parse(s.startedAt);
@@ -128,9 +150,19 @@ export function selectForPrune<T extends PruneCandidate>(
     if (policy.expired && s.expiresAt !== undefined) {
       const expires = Date.parse(s.expiresAt);
       if (!Number.isNaN(expires) && expires <= now.getTime()) {
-        remove.push({ snapshot: s, reasons: [`expired at ${s.expiresAt}`] });
+        if (s === newestComplete) keep.push(newest(s));
+        else remove.push({ snapshot: s, reasons: [`expired at ${s.expiresAt}`] });
         continue;
       }
+    }
+    if (!isComplete(s)) {
+      if (newestComplete && newestFirst(s, newestComplete) > 0)
+        remove.push({
+          snapshot: s,
+          reasons: [`partial; the complete snapshot ${newestComplete.name} is newer`],
+        });
+      else keep.push({ snapshot: s, reasons: ['partial; no complete snapshot is newer'] });
+      continue;
     }
     if (rules.length === 0) {
       keep.push({

@@ -93,10 +93,14 @@ export async function resolveLocation(
   return { kind: 'file', dir, url: locationUrl({ kind: 'file', dir }), source: 'default' };
 }
 
-/** Opens the store for a location. S3 credentials come from the environment or AWS files. */
+/**
+ * Opens the store for a location. S3 credentials come from the environment or AWS files;
+ * `requestTimeoutMs` is --request-timeout (S3StoreOptions.idleTimeoutMs).
+ */
 export async function openStore(
   loc: Location,
   env: NodeJS.ProcessEnv = process.env,
+  requestTimeoutMs?: number,
 ): Promise<ObjectStore> {
   if (loc.kind === 'file') return new FsStore(loc.dir);
   const { S3Store } = await import('./s3.js');
@@ -109,5 +113,6 @@ export async function openStore(
     caFile: loc.caFile,
     insecureSkipTlsVerify: loc.insecureSkipTlsVerify,
     credentials: s3CredentialsFromEnv(env),
+    ...(requestTimeoutMs !== undefined ? { idleTimeoutMs: requestTimeoutMs } : {}),
   });
 }

@@ -1,6 +1,7 @@
 // How S3 failures are told apart: the error codes of minio, Node and S3 servers, which of them
 // are worth a retry, and which become a UserError that says what to fix.
 import { UserError } from '../core/errors.js';
+import { explainTimeout, RequestTimeoutError } from '../core/http-timeouts.js';
 import { sleep } from '../core/time.js';
 
 const CONNECTION_CODES = new Set([
@@ -71,7 +72,10 @@ export function isNotFound(err: unknown): boolean {
   return NOT_FOUND_CODES.has(errorCode(err) ?? '');
 }
 
-/** Failures worth another try: the server was busy or the connection broke. */
+/**
+ * Failures worth another try: the server was busy or the connection broke. Not our own
+ * timeouts (RequestTimeoutError): retrying a silent server would multiply the wait.
+ */
 const TRANSIENT = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -123,6 +127,13 @@ export interface S3StoreIdentity {
 /** Errors a user can fix become UserErrors; never includes credentials. */
 export function mapS3Error(err: unknown, key: string, store: S3StoreIdentity): Error {
   if (err instanceof UserError) return err;
+  if (err instanceof RequestTimeoutError) {
+    return explainTimeout(
+      err,
+      `the S3 endpoint ${store.endpoint}`,
+      'check the endpoint in the storage URL (s3://bucket/prefix?endpoint=https://host:port)',
+    );
+  }
   const code = errorCode(err) ?? '';
   if (CONNECTION_CODES.has(code)) {
     return new UserError(

@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import { Client, type ClientOptions } from 'minio';
 import { AlreadyExistsError, NotFoundError, UserError } from '../core/errors.js';
+import { requestTimeouts } from '../core/http-timeouts.js';
 import { sleep } from '../core/time.js';
 import { assertValidKey } from './keys.js';
 import type { S3Credentials } from './s3-credentials.js';
@@ -25,9 +26,10 @@ export interface S3StoreOptions extends Omit<S3Location, 'kind'> {
   credentials: S3Credentials;
   /** Bytes per multipart part (at least 5 MiB); default 16 MiB. */
   partSize?: number;
-  /** Give up connecting (DNS + TCP + TLS) after this long; default 15 s. */
-  connectTimeoutMs?: number;
-  /** Abort a request whose socket is idle this long before the response arrives; default 5 min. */
+  /**
+   * Give up on a request after this long without a byte (--request-timeout; 0: never);
+   * default 60 s. Connecting and the TLS handshake get at most 10 s each.
+   */
   idleTimeoutMs?: number;
 }
 
@@ -88,8 +90,7 @@ export class S3Store implements ObjectStore {
         useSSL,
         caFile: opts.caFile,
         insecureSkipTlsVerify: opts.insecureSkipTlsVerify,
-        connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
-        idleTimeoutMs: opts.idleTimeoutMs ?? 5 * 60_000,
+        timeouts: requestTimeouts(opts.idleTimeoutMs),
       }),
       // Retries of 5xx responses print to the console; the caller reports failures instead.
       retryOptions: { disableRetry: true },

@@ -1,7 +1,8 @@
 // How `kubectl snapshot backup` fails: one clear `error:` line (plus a hint), exit code 1 and
 // nothing written, for every cause a user meets; and what an interrupted upload leaves behind.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,10 +10,10 @@ import { runBackup } from '../../src/backup/run.js';
 import type { Selection } from '../../src/core/types.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { SnapshotRepository } from '../../src/snapshots/repository.js';
-import type { ObjectStore } from '../../src/storage/store.js';
+import { getBuffer, type ObjectStore } from '../../src/storage/store.js';
 import { freePort } from '../cluster/harness.js';
 import { configMap, create, namespace } from './fixtures.js';
-import { cli, cluster, minio, objects, tempDir, uniqueName } from './helpers.js';
+import { cli, cluster, kubeconfigAt, minio, objects, tempDir, uniqueName } from './helpers.js';
 import {
   directoryStorage,
   expectCleanError,
@@ -25,14 +26,7 @@ const MiB = 1024 * 1024;
 
 /** A copy of the admin kubeconfig whose server is a loopback port nobody listens on. */
 async function unreachableKubeconfig(): Promise<string> {
-  const port = await freePort();
-  const text = readFileSync(cluster().kubeconfig, 'utf8').replace(
-    /server: \S+/,
-    `server: https://127.0.0.1:${port}`,
-  );
-  const path = join(tempDir('ks-kc-'), 'kubeconfig');
-  writeFileSync(path, text);
-  return path;
+  return kubeconfigAt(`https://127.0.0.1:${await freePort()}`);
 }
 
 /** The three storage situations of the "nothing written" checks. */
@@ -306,6 +300,13 @@ describe.each(storageKinds)('an interrupted backup to %s', (_label, makeStorage)
       `snapshots/${name}/resources.tar.gz`,
     ]);
     await expectInvisible(storage, name);
+    // This backup ran inside the test's own process, which lives on: make its lock name a
+    // process that has ended, as a killed backup's does.
+    const direct = await storage.store(); // the store above plays dead
+    const lockKey = `snapshots/${name}/.lock`;
+    const lock = JSON.parse((await getBuffer(direct, lockKey)).toString('utf8'));
+    const ended = spawnSync('true').pid;
+    await direct.put(lockKey, Buffer.from(JSON.stringify({ ...lock, pid: ended })));
 
     // The name stays claimed until the leftovers are deleted, and the error says how.
     const retry = await storage.cli(['backup', name, '-n', ns]);

@@ -617,12 +617,15 @@ describe('a user whose Role cannot list Secrets', () => {
   });
 
   describe.each(storageKinds)('to %s', (_label, makeStorage) => {
-    it('completes without the Secrets and says so in snapshot.json and in its output', async () => {
+    it('keeps a partial snapshot without the Secrets, says so in snapshot.json and its output, and exits 2', async () => {
       const storage = makeStorage();
       const name = uniqueName('limited');
       const r = await storage.cli(['backup', name, '-n', ns], { KUBECONFIG: kubeconfig });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain(`Snapshot ${name} completed`);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(
+        `error: snapshot ${name} is partial: some selected types could not be read (listed above); it is kept, but retention does not count it as a good snapshot\n`,
+      );
+      expect(r.stdout).toContain(`Snapshot ${name} is partial`);
       expect(r.stdout).toContain(`skipped secrets in namespace ${ns}: forbidden`);
 
       const s = await readSnapshot(storage, name);
@@ -644,7 +647,8 @@ describe('a user whose Role cannot list Secrets', () => {
       );
 
       const list = await storage.cli(['list']);
-      expect(list.stdout).toMatch(new RegExp(`^${name}\\s+CompletedWithWarnings\\s`, 'm'));
+      expect(s.manifest.phase).toBe('PartiallyFailed');
+      expect(list.stdout).toMatch(new RegExp(`^${name}\\s+PartiallyFailed\\s`, 'm'));
       const described = await storage.cli(['describe', name]);
       expect(described.stdout).toContain(`skipped secrets in namespace ${ns}: forbidden`);
     });

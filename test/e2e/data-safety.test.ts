@@ -6,13 +6,24 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { crd, create, namespace, waitEstablished } from './fixtures.js';
-import { cli, cluster, tempDir, uniqueName, until } from './helpers.js';
+import { userKubeconfig } from '../cluster/harness.js';
+import { configMap, crd, create, namespace, type Obj, waitEstablished } from './fixtures.js';
+import { cli, cluster, objects, tempDir, uniqueName, until } from './helpers.js';
 
-const kubectl = (...args: string[]) =>
-  execFileSync(join(cluster().binDir, 'kubectl'), ['--kubeconfig', cluster().kubeconfig, ...args], {
+const kubectlAs = (kubeconfig: string, ...args: string[]) =>
+  execFileSync(join(cluster().binDir, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], {
     encoding: 'utf8',
   });
+const kubectl = (...args: string[]) => kubectlAs(cluster().kubeconfig, ...args);
+
+/** Waits for what the controllers add to a fresh namespace, so backups see a stable set. */
+async function settledNamespace(ns: string): Promise<void> {
+  await until(`kube-root-ca.crt and the default ServiceAccount in ${ns}`, async () => {
+    const has = (kind: string, name: string) =>
+      kubectl('get', kind, name, '-n', ns, '-o', 'name', '--ignore-not-found').trim() !== '';
+    return has('configmap', 'kube-root-ca.crt') && has('serviceaccount', 'default');
+  });
+}
 
 /** The text of one entry of a (plain) tar.gz, found by its path. */
 function archiveEntry(file: string, path: string): string {
@@ -133,5 +144,108 @@ describe('a damaged snapshot.json', () => {
     expect(prune.stdout).toContain('warning: left bad alone: its snapshot.json is damaged');
     const after = await cli(['list', '--storage', storage, '-o', 'json']);
     expect((JSON.parse(after.stdout) as { name: string }[]).map((m) => m.name)).toEqual(['new']);
+  });
+});
+
+describe('a schedule that loses its rights keeps its good snapshots', () => {
+  const RBAC = 'rbac.authorization.k8s.io';
+  const user = uniqueName('nightly-sa');
+  let ns: string;
+  let kubeconfig: string;
+  const storage = `file://${tempDir()}`;
+  const run = () =>
+    cli(['schedule', 'exec', 'nightly', '-n', ns, '--keep-last', '2', '--storage', storage], {
+      KUBECONFIG: kubeconfig,
+    });
+  const grant = async (rules: unknown[]) => {
+    const api = objects();
+    const role = {
+      apiVersion: `${RBAC}/v1`,
+      kind: 'Role',
+      metadata: { name: 'nightly', namespace: ns },
+    };
+    await api.delete(role).catch(() => {});
+    await api.create({ ...role, rules } as Obj);
+  };
+  // `kubectl auth can-i` answers no with exit code 1.
+  const canList = (resource: string) => {
+    try {
+      return kubectlAs(kubeconfig, 'auth', 'can-i', 'list', resource, '-n', ns).trim() === 'yes';
+    } catch {
+      return false;
+    }
+  };
+  const names = async () => {
+    const r = await cli(['list', '--storage', storage, '-o', 'json']);
+    return (JSON.parse(r.stdout) as { name: string; phase?: string }[]).map((m) => [
+      m.name.replace(/-\d{8}-\d{6}$/, ''),
+      m.phase,
+    ]);
+  };
+  const nextSecond = () => new Promise((r) => setTimeout(r, 1100)); // names have 1 s resolution
+
+  beforeAll(async () => {
+    ns = uniqueName('losing');
+    await create([namespace(ns), configMap(ns, 'app-config', { a: '1' })]);
+    await settledNamespace(ns);
+    await grant([{ apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list'] }]);
+    await create([
+      {
+        apiVersion: `${RBAC}/v1`,
+        kind: 'RoleBinding',
+        metadata: { name: 'nightly', namespace: ns },
+        roleRef: { apiGroup: RBAC, kind: 'Role', name: 'nightly' },
+        subjects: [{ apiGroup: RBAC, kind: 'User', name: user }],
+      },
+    ]);
+    kubeconfig = userKubeconfig(cluster(), user);
+    await until('the Role to apply', async () => canList('secrets'));
+  });
+
+  it('a partial run is kept, exits 2 and does not prune; a run that reads nothing fails and writes nothing', async () => {
+    for (const _ of [1, 2, 3]) {
+      const good = await run();
+      expect(good.code, good.stderr).toBe(0);
+      await nextSecond();
+    }
+    expect(await names()).toEqual([
+      ['nightly', 'Completed'],
+      ['nightly', 'Completed'],
+    ]);
+
+    // Only ConfigMaps readable now: the run is partial.
+    await grant([{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }]);
+    await until('the narrower Role to apply', async () => !canList('secrets'));
+    for (const _ of [1, 2]) {
+      const partial = await run();
+      expect(partial.code).toBe(2);
+      expect(partial.stdout).toContain('prune (schedule nightly): skipped, the backup was partial');
+      expect(partial.stderr).toMatch(/^error: snapshot nightly-\d{8}-\d{6} is partial: /);
+      await nextSecond();
+    }
+
+    // Nothing readable at all: an error, and no snapshot.
+    await objects().delete({
+      apiVersion: `${RBAC}/v1`,
+      kind: 'RoleBinding',
+      metadata: { name: 'nightly', namespace: ns },
+    });
+    await until('the RoleBinding to be gone', async () => !canList('configmaps'));
+    const nothing = await run();
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(
+      new RegExp(
+        `^error: nothing could be read from namespace\\(s\\) ${ns}: every list was forbidden, so no snapshot was written`,
+      ),
+    );
+
+    expect(await names()).toEqual([
+      ['nightly', 'Completed'],
+      ['nightly', 'Completed'],
+      ['nightly', 'PartiallyFailed'],
+      ['nightly', 'PartiallyFailed'],
+    ]);
+    const list = await cli(['list', '--storage', storage]);
+    expect(list.stdout.match(/PartiallyFailed/g)).toHaveLength(2);
   });
 });

@@ -352,6 +352,125 @@ describe('faults in the middle of a backup', () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     rmSync(dir, { recursive: true, force: true }); // ~70 MiB
   });
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    '%s in the middle of an upload to MinIO aborts it: exit %i, one line, nothing left, the name free',
+    async (sig, code) => {
+      const prefix = uniqueName(`signal-${sig.toLowerCase()}`);
+      const storage = ['--storage', s3Location(prefix)];
+      const name = 'stopped';
+      const backup = spawnCli(['backup', name, '-n', bigNs, ...storage]);
+      await whileRunning('the multipart upload of the archive started', backup, async () =>
+        (await minioKeys(prefix, [name])).includes(
+          `(incomplete upload) snapshots/${name}/resources.tar.gz`,
+        ),
+      );
+      process.kill(backup.pid, sig);
+      const r = await backup.result;
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.stderr).toBe(
+        `${sig}: stopping, cleaning up (again to quit at once)\nerror: interrupted by ${sig}\n`,
+      );
+      expect(await minioKeys(prefix, [name])).toEqual([]);
+      const list = await runCli(['list', '-o', 'json', ...storage]);
+      expect(JSON.parse(list.stdout)).toEqual([]);
+    },
+  );
+
+  it('SIGTERM in the middle of a backup to a directory removes the temporary archive and the lock', async () => {
+    const dir = tempDir('ks-sigterm-');
+    const backup = spawnCli(['backup', 'stopped', '-n', bigNs, '--storage', dir]);
+    await whileRunning('the archive is being written', backup, async () =>
+      filesBelow(dir).some((f) => /\.tmp-[0-9a-f]+-resources\.tar\.gz$/.test(f)),
+    );
+    process.kill(backup.pid, 'SIGTERM');
+    const r = await backup.result;
+    expect(r.code, r.stderr).toBe(143);
+    expect(filesBelow(dir)).toEqual([]);
+  });
+
+  it('SIGKILL leaves files that list --all shows and prune removes once they are a day old', async () => {
+    const dir = tempDir('ks-sigkill-');
+    const storage = ['--storage', dir];
+    const backup = spawnCli(['backup', 'killed', '-n', bigNs, ...storage]);
+    await whileRunning('the archive is being written', backup, async () =>
+      filesBelow(dir).some((f) => /\.tmp-[0-9a-f]+-resources\.tar\.gz$/.test(f)),
+    );
+    process.kill(backup.pid, 'SIGKILL');
+    await backup.result;
+    expect(JSON.parse((await runCli(['list', '-o', 'json', ...storage])).stdout)).toEqual([]);
+    const all = await runCli(['list', '--all', ...storage]);
+    expect(all.stdout).toMatch(/^killed\s+Incomplete\s/m);
+
+    // Its process is gone, but the leftovers are fresh: prune leaves them for now.
+    const early = await runCli(['prune', '--keep-last', '5', ...storage]);
+    expect(early.code, early.stderr).toBe(0);
+    expect(filesBelow(dir)).toContain('snapshots/killed/.lock');
+
+    // A day later (the lock says so), prune removes them, temporary file included.
+    const lockFile = join(dir, 'snapshots', 'killed', '.lock');
+    const lock = JSON.parse(readFileSync(lockFile, 'utf8'));
+    const dayAgo = new Date(Date.now() - 25 * 3_600_000).toISOString();
+    writeFileSync(lockFile, JSON.stringify({ ...lock, startedAt: dayAgo }));
+    const late = await runCli(['prune', '--keep-last', '5', ...storage]);
+    expect(late.code, late.stderr).toBe(0);
+    expect(late.stdout).toContain(
+      'removed the leftovers of backups that died over a day ago: killed',
+    );
+    expect(filesBelow(dir)).toEqual([]);
+  });
+
+  it('SIGINT in the middle of a restore stops its creates: exit 130, and running it again creates the rest', async () => {
+    const dir = tempDir('ks-sigint-restore-');
+    const storage = ['--storage', dir];
+    const b = await runCli(['backup', 'to-restore', '-n', bigNs, ...storage]);
+    expect(b.code, b.stderr).toBe(0);
+    const copy = `${bigNs}-stop`;
+    const args = ['restore', 'to-restore', '--namespace-mapping', `${bigNs}=${copy}`, ...storage];
+    const restore = spawnCli(args);
+    await whileRunning(
+      'the restore created some ConfigMaps',
+      restore,
+      async () => (await listNames('v1', 'ConfigMap', copy).catch(() => [])).length > 100,
+    );
+    process.kill(restore.pid, 'SIGINT');
+    const r = await restore.result;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toBe(
+      'SIGINT: stopping, cleaning up (again to quit at once)\nerror: interrupted by SIGINT\n  what was created stays; the same restore again creates the rest (it skips what exists)\n',
+    );
+    // The backed-up ConfigMaps, not kube-root-ca.crt, which the controller publishes on its own time.
+    const blobs = async (ns: string) =>
+      (await listNames('v1', 'ConfigMap', ns)).filter((n) => n.startsWith('blob-'));
+    expect((await blobs(copy)).length).toBeLessThan((await blobs(bigNs)).length);
+
+    const again = await runCli(args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await blobs(copy)).toEqual(await blobs(bigNs));
+  });
+
+  it('refuses to delete a snapshot a running backup is writing, so that backup completes intact', async () => {
+    const prefix = uniqueName('race');
+    const storage = ['--storage', s3Location(prefix)];
+    const backup = spawnCli(['backup', 'race', '-n', bigNs, ...storage]);
+    await whileRunning('the backup holds its lock', backup, async () =>
+      (await minioKeys(prefix, [])).includes('snapshots/race/.lock'),
+    );
+    const del = await runCli(['delete', 'race', ...storage]);
+    expectCleanError(
+      del,
+      new RegExp(
+        `^error: snapshot "race" is being written by a backup started at \\S+ on \\S+ \\(pid ${backup.pid}\\)$`,
+      ),
+    );
+    const done = await backup.result;
+    expect(done.code, done.stderr).toBe(0);
+    const verify = await runCli(['verify', 'race', ...storage]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
 });
 
 // ─── API Priority and Fairness ───────────────────────────────────────────────────────────────
@@ -516,6 +635,13 @@ describe('API Priority and Fairness rejecting requests with 429', () => {
     ).metadata?.uid as string;
 
     await createAll([namespace(ns)]);
+    // The controllers publish kube-root-ca.crt and the default ServiceAccount into the new
+    // namespace on their own time: wait, or a backup may list before and the count after.
+    await until(`kube-root-ca.crt and the default ServiceAccount in ${ns}`, async () => {
+      const cms = await listNames('v1', 'ConfigMap', ns);
+      const sas = await listNames('v1', 'ServiceAccount', ns);
+      return cms.includes('kube-root-ca.crt') && sas.includes('default');
+    });
     await createAll(
       [
         ...Array.from({ length: 200 }, (_, i) =>

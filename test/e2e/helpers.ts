@@ -1,6 +1,6 @@
 // Shared helpers for e2e tests: real clients against the harness's control plane and MinIO.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -71,6 +71,17 @@ export async function until<T>(
 
 export function tempDir(prefix = 'ks-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A copy of the admin kubeconfig (its CA, its client certificate) whose server is `server`. */
+export function kubeconfigAt(server: string): string {
+  const text = readFileSync(cluster().kubeconfig, 'utf8').replace(
+    /server: \S+/,
+    `server: ${server}`,
+  );
+  const path = join(tempDir('ks-kc-'), 'kubeconfig');
+  writeFileSync(path, text);
+  return path;
 }
 
 const execFileP = promisify(execFile);

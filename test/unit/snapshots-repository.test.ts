@@ -1,5 +1,6 @@
 // The snapshot repository over a real directory store: the claim / write / commit / abort
 // protocol, and reading back what it committed.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -154,5 +155,59 @@ describe('snapshot repository', () => {
     await labelled('nightly-20261103-020000', 'other');
     expect((await repo.newestOfSchedule('nightly'))?.name).toBe('nightly-20261102-020000');
     expect(await repo.newestOfSchedule('weekly')).toBeUndefined();
+  });
+
+  it('refuses to delete a name a live backup is writing, and deletes it once that process is gone', async () => {
+    const draft = await repo.claim('busy', new Date());
+    await draft.startArchive(Readable.from([Buffer.from('partial')]));
+    await expect(repo.delete('busy')).rejects.toThrow(
+      new RegExp(
+        `^snapshot "busy" is being written by a backup started at \\S+ on \\S+ \\(pid ${process.pid}\\)$`,
+      ),
+    );
+    const lock = JSON.parse(await readFile(join(root, 'snapshots/busy/.lock'), 'utf8'));
+    const ended = spawnSync('true').pid;
+    await new FsStore(root).put(
+      'snapshots/busy/.lock',
+      Buffer.from(JSON.stringify({ ...lock, pid: ended })),
+    );
+    expect(await repo.delete('busy')).toEqual({ deleted: 2 });
+  });
+
+  it('a draft whose name was deleted and claimed again removes nothing of the new backup', async () => {
+    const first = await repo.claim('race', new Date());
+    await first.startArchive(Readable.from([Buffer.from('first')]));
+    // What a forced delete would do: the first backup's lock and files go, a second claims.
+    await new FsStore(root).delete('snapshots/race/.lock');
+    await new FsStore(root).delete('snapshots/race/resources.tar.gz');
+    const second = await repo.claim('race', new Date());
+    await second.startArchive(Readable.from([Buffer.from('second')]));
+    await expect(first.commit(fields('race'))).rejects.toThrow(
+      'snapshot "race" was deleted while this backup wrote it, so it was not completed',
+    );
+    expect(await first.abort()).toBe(true);
+    const m = await second.commit(fields('race'));
+    expect(m.archive.size).toBe('second'.length);
+    expect(await readFile(join(root, 'snapshots/race/resources.tar.gz'), 'utf8')).toBe('second');
+  });
+
+  it('lists names with files but no snapshot.json apart, live or not', async () => {
+    await repo.claim('running', new Date());
+    await new FsStore(root).createExclusive(
+      'snapshots/killed/.lock',
+      Buffer.from(
+        JSON.stringify({ startedAt: '2026-01-01T00:00:00.000Z', host: 'elsewhere', pid: 1 }),
+      ),
+    );
+    const { incomplete } = await repo.list(new Date('2026-01-01T01:00:00.000Z'));
+    expect(incomplete.map((i) => [i.name, i.live])).toEqual([
+      ['killed', true],
+      ['running', true],
+    ]);
+    const dayLater = await repo.list(new Date('2026-01-02T01:00:00.000Z'));
+    expect(dayLater.incomplete.map((i) => [i.name, i.live])).toEqual([
+      ['killed', false],
+      ['running', true],
+    ]);
   });
 });

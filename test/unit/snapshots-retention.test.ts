@@ -213,18 +213,21 @@ describe('selectForPrune: expiry', () => {
     snap('exactly-now', '2026-11-21T00:00:00Z', { expiresAt: NOW.toISOString() }),
   ];
 
-  it('removes what has expired (expiry at exactly now counts), whatever the keep rules say', () => {
+  it('removes what has expired (expiry at exactly now counts), whatever the keep rules say, but the newest snapshot', () => {
     const r = selectForPrune(snaps, policy({ last: 10 }, 'UTC', true), NOW);
     expect(r.remove.map((d) => [d.snapshot.name, d.reasons])).toEqual([
-      ['new-expired', ['expired at 2026-11-24T11:00:00Z']],
       ['exactly-now', [`expired at ${NOW.toISOString()}`]],
       ['old-expired', ['expired at 2026-11-21T00:00:00Z']],
     ]);
-    expect(r.keep.map((d) => d.snapshot.name)).toEqual(['valid', 'forever']);
+    expect(r.keep.map((d) => [d.snapshot.name, d.reasons[0]])).toEqual([
+      ['new-expired', 'the newest complete snapshot, always kept'],
+      ['valid', 'last'],
+      ['forever', 'last'],
+    ]);
   });
 
   it('counts keep rules among the snapshots that have not expired', () => {
-    expect(kept(snaps, policy({ last: 1 }, 'UTC', true))).toEqual(['valid']);
+    expect(kept(snaps, policy({ last: 1 }, 'UTC', true))).toEqual(['new-expired', 'valid']);
   });
 
   it('without --expired, an expired snapshot is an ordinary one', () => {
@@ -234,6 +237,7 @@ describe('selectForPrune: expiry', () => {
   it('with only --expired, everything else stays', () => {
     const r = selectForPrune(snaps, policy({}, 'UTC', true), NOW);
     expect(r.keep.map((d) => [d.snapshot.name, d.reasons[0]])).toEqual([
+      ['new-expired', 'the newest complete snapshot, always kept'],
       ['valid', 'expires at 2026-12-23T00:00:00Z'],
       ['forever', 'no keep rule given'],
     ]);
@@ -305,5 +309,47 @@ describe('policy and filter validation', () => {
     );
     expect(matchesSnapshotFilter(undefined, snapshotFilterRequirements({}))).toBe(true);
     expect(() => snapshotFilterRequirements({ selector: 'a in b' })).toThrow(/label selector/);
+  });
+});
+
+describe('selectForPrune: partial snapshots never push out complete ones', () => {
+  const partial = { phase: 'PartiallyFailed' as const };
+  // Two good nightly runs, then the schedule lost its rights: two partial runs.
+  const runs = [
+    snap('good-1', '2026-11-21T02:00:00Z'),
+    snap('good-2', '2026-11-22T02:00:00Z'),
+    snap('partial-1', '2026-11-23T02:00:00Z', partial),
+    snap('partial-2', '2026-11-24T02:00:00Z', partial),
+  ];
+
+  it('keep-last counts only complete snapshots; partial ones newer than all of them stay too', () => {
+    const r = selectForPrune(runs, policy({ last: 2 }), NOW);
+    expect(r.keep.map((d) => [d.snapshot.name, d.reasons[0]])).toEqual([
+      ['partial-2', 'partial; no complete snapshot is newer'],
+      ['partial-1', 'partial; no complete snapshot is newer'],
+      ['good-2', 'last'],
+      ['good-1', 'last'],
+    ]);
+    expect(r.remove).toEqual([]);
+  });
+
+  it('removes a partial snapshot once a complete one is newer', () => {
+    const r = selectForPrune(
+      [...runs, snap('good-3', '2026-11-24T10:00:00Z')],
+      policy({ last: 2 }),
+      NOW,
+    );
+    expect(r.remove.map((d) => [d.snapshot.name, d.reasons[0]])).toEqual([
+      ['partial-2', 'partial; the complete snapshot good-3 is newer'],
+      ['partial-1', 'partial; the complete snapshot good-3 is newer'],
+      ['good-1', 'not kept by keep-last 2'],
+    ]);
+  });
+
+  it('keeps the newest complete snapshot even when it has expired', () => {
+    const expired = runs.map((r) => ({ ...r, expiresAt: '2026-11-24T03:00:00Z' }));
+    const r = selectForPrune(expired, policy({}, 'UTC', true), NOW);
+    expect(r.keep.map((d) => d.snapshot.name)).toEqual(['good-2']);
+    expect(r.remove.map((d) => d.snapshot.name)).toEqual(['partial-2', 'partial-1', 'good-1']);
   });
 });

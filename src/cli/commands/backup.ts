@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import type { BackupProgress } from '../../backup/run.js';
-import { parseDuration } from '../../core/duration.js';
-import { UserError } from '../../core/errors.js';
+import { CommandFailed, EXIT, UserError } from '../../core/errors.js';
 import { validateSnapshotName } from '../../core/names.js';
 import type { Selection, SnapshotManifest } from '../../core/types.js';
 import { VERSION } from '../../version.js';
@@ -12,10 +11,12 @@ import {
   type EncryptArgs,
   type EncryptionSpec,
   encryptionFrom,
+  lastValue,
   parseLabels,
   type SelectionArgs,
   selectionFrom,
   selectionOptions,
+  ttlFrom,
 } from '../flags.js';
 import { readEncryption } from '../keys.js';
 import { formatData, humanBytes, table } from '../output.js';
@@ -50,13 +51,22 @@ export function backupProgress(progress: Progress): (p: BackupProgress) => void 
 
 export function backupSummary(m: SnapshotManifest): string {
   const rows = m.resources.map((r) => [r.resource, r.count]);
-  let out = `Snapshot ${m.name} completed: ${m.totalObjects} objects from ${m.namespaces.length} namespace(s), ${humanBytes(m.archive.size)}\n\n`;
+  const state = m.phase === 'PartiallyFailed' ? 'is partial' : 'completed';
+  let out = `Snapshot ${m.name} ${state}: ${m.totalObjects} objects from ${m.namespaces.length} namespace(s), ${humanBytes(m.archive.size)}\n\n`;
   out += table(['RESOURCE', 'OBJECTS'], rows);
   if (m.warnings.length > 0) {
     out += `\n${m.warnings.length} warning(s), left out of the snapshot:\n`;
     for (const w of m.warnings) out += `  - ${w.message}\n`;
   }
   return out;
+}
+
+/** A backup that left out types it could not read: kept, exit 2, not counted by retention. */
+export function partialBackup(m: SnapshotManifest): CommandFailed {
+  return new CommandFailed(
+    EXIT.partial,
+    `snapshot ${m.name} is partial: some selected types could not be read (listed above); it is kept, but retention does not count it as a good snapshot`,
+  );
 }
 
 export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
@@ -70,6 +80,8 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
       })
       .option('ttl', {
         type: 'string',
+        requiresArg: true,
+        coerce: lastValue,
         describe: 'Expire the snapshot after this long (e.g. 720h); prune deletes it then',
       })
       .option('labels', {
@@ -84,6 +96,7 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
       })
       .option('encrypt-passphrase-file', {
         type: 'string',
+        coerce: lastValue,
         describe: 'Encrypt with the passphrase in this file (first line)',
       })
       .example('$0 backup -n shop', 'Back up namespace shop to the default location')
@@ -96,11 +109,12 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
     const selection = selectionFrom(a);
     if (a.name !== undefined) validateSnapshotName(a.name);
     const encryption = encryptionFrom(a);
+    const ttlMs = ttlFrom(a.ttl);
     return {
       ...common,
       ...(a.name !== undefined ? { name: a.name } : {}),
       selection,
-      ...(a.ttl ? { ttlMs: parseDuration(a.ttl) } : {}),
+      ...(ttlMs !== undefined ? { ttlMs } : {}),
       labels: parseLabels(a.labels),
       ...(encryption ? { encryption } : {}),
     };
@@ -130,6 +144,7 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
           ...(encryption ? { encryption } : {}),
           labels: o.labels,
           onProgress: backupProgress(progress),
+          signal: deps.stopSignal(),
         },
       );
       progress.done();
@@ -142,6 +157,7 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
           `warning: ${secrets} Secret(s) stored unencrypted in ${location.url}; use --encrypt-to to encrypt backups\n`,
         );
       }
+      if (manifest.phase === 'PartiallyFailed') throw partialBackup(manifest);
     } finally {
       progress.done();
     }

@@ -39,6 +39,8 @@ export function pruneSummary(r: PruneResult): string {
   ].sort((a, b) => (b[1] as string).localeCompare(a[1] as string));
   if (rows.length > 0) out += `\n${table(['NAME', 'STARTED', 'ACTION', 'REASON'], rows)}`;
   for (const f of r.failed) out += `error: deleting ${f.name} failed: ${f.message}\n`;
+  if (r.leftovers.length > 0)
+    out += `${r.dryRun ? 'would remove' : 'removed'} the leftovers of backups that died over a day ago: ${r.leftovers.join(', ')}\n`;
   for (const d of r.damaged)
     out += `warning: left ${d.name} alone: its snapshot.json is damaged (${d.problem})\n`;
   return out;

@@ -1,9 +1,8 @@
 // restore and diff: a snapshot against the cluster. restore creates what does not exist (or,
 // with --dry-run, plans or validates it); diff compares. Neither changes an existing object.
 import type { Argv } from 'yargs';
-import { CommandFailed, EXIT, UserError } from '../../core/errors.js';
+import { CommandFailed, EXIT, Interrupted, UserError } from '../../core/errors.js';
 import { validateSnapshotName } from '../../core/names.js';
-import { splitList } from '../../core/resources.js';
 import { parseSelector } from '../../core/selectors.js';
 import type { RestoreOptions } from '../../restore/plan.js';
 import type { RestoreReport, RunMode } from '../../restore/run.js';
@@ -19,6 +18,8 @@ import {
   type KeyFiles,
   keyFilesFrom,
   keyOptions,
+  listFlag,
+  resourceListsFrom,
 } from '../flags.js';
 import { readKeys } from '../keys.js';
 import { type OutputFormat, writeData } from '../output.js';
@@ -88,7 +89,9 @@ async function targetFrom(
   const common = commonFrom(a);
   const includeClusterResources = clusterModeFrom(a);
   const { parseNamespaceMappings } = await import('../../restore/mapping.js');
-  const mapping = parseNamespaceMappings(splitList(a['namespace-mapping']));
+  const mapping = parseNamespaceMappings(
+    listFlag(a['namespace-mapping'], '--namespace-mapping', 'shop=shop-copy'),
+  );
   const selector = a.selector !== undefined ? parseSelector(a.selector) : undefined;
   validateSnapshotName(a.name);
   return {
@@ -96,11 +99,13 @@ async function targetFrom(
     name: a.name,
     keys: keyFilesFrom(a, env),
     plan: {
-      namespaces: [...splitList(a.namespace), ...splitList(a['include-namespaces'])],
+      namespaces: [
+        ...listFlag(a.namespace, '--namespace', 'shop'),
+        ...listFlag(a['include-namespaces'], '--include-namespaces', 'shop'),
+      ],
       mapping,
       ...(selector ? { selector } : {}),
-      includeResources: splitList(a['include-resources']),
-      excludeResources: splitList(a['exclude-resources']),
+      ...resourceListsFrom(a),
       includeClusterResources,
       preserveNodePorts,
     },
@@ -183,19 +188,26 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
         ? { kind: o.mode }
         : { kind: o.mode, client: await deps.kube(o.kube, o.concurrency) };
     // Read and verify the whole archive before the cluster is changed.
-    const snap = await loadSnapshot(
-      snapshots,
-      o.name,
-      await readKeys(o.keys),
-      mode.kind === 'client-dry-run' ? undefined : { client: mode.client, options: o.plan },
-    );
+    const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
+      options: o.plan,
+      ...(mode.kind === 'client-dry-run' ? {} : { client: mode.client }),
+    });
     const progress = Progress.for(deps.io.stderr, !o.progress);
     const report = await runRestore(snap, {
       ...o.plan,
       mode,
       concurrency: o.concurrency,
       onProgress: (done, total) => progress.update({ done, total, unit: 'objects', objects: done }),
-    }).finally(() => snap.close());
+      signal: deps.stopSignal(),
+    })
+      .catch((err: unknown) => {
+        if (!(err instanceof Interrupted)) throw err;
+        throw new Interrupted(
+          err.signal,
+          'what was created stays; the same restore again creates the rest (it skips what exists)',
+        );
+      })
+      .finally(() => snap.close());
     progress.done();
     await finish(deps.io, report, o.output, 'restore');
   },

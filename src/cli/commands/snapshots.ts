@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { CommandFailed, EXIT } from '../../core/errors.js';
 import { validateSnapshotName } from '../../core/names.js';
-import type { SnapshotManifest } from '../../core/types.js';
+import { snapshotStatus } from '../../snapshots/manifest.js';
 import type { Command } from '../command.js';
 import type { GlobalArgs } from '../context.js';
 import {
@@ -16,10 +16,6 @@ import {
 import { readKeys } from '../keys.js';
 import { age, formatData, humanBytes, table } from '../output.js';
 
-function status(m: SnapshotManifest): string {
-  return m.warnings.length > 0 ? 'CompletedWithWarnings' : 'Completed';
-}
-
 export type ListOptions = Pick<CommonOptions, 'storage' | 'output'>;
 
 function listOptionsFrom(a: GlobalArgs): ListOptions {
@@ -32,26 +28,44 @@ function nameOptionsFrom(a: GlobalArgs & NameArgs): DescribeOptions {
   return { ...listOptionsFrom(a), name: a.name };
 }
 
-export const listCommand: Command<object, ListOptions> = {
+export interface ListAllOptions extends ListOptions {
+  /** Also backups in progress and the leftovers of killed ones. */
+  all: boolean;
+}
+
+export const listCommand: Command<{ all?: boolean }, ListAllOptions> = {
   command: 'list',
   aliases: ['ls'],
   describe: 'List snapshots in a storage location',
-  options: listOptionsFrom,
+  builder: (y) =>
+    y.option('all', {
+      type: 'boolean',
+      describe: 'Also show backups in progress and what killed ones left behind',
+    }) as Argv<{ all?: boolean }>,
+  options: (a) => ({ ...listOptionsFrom(a), all: a.all === true }),
   run: async ({ io, storage }, o) => {
     const { snapshots } = await storage(o.storage);
-    const { snapshots: all, damaged } = await snapshots.list();
+    const { snapshots: all, damaged, incomplete: found } = await snapshots.list();
+    const incomplete = o.all ? found : [];
     for (const d of damaged) io.stderr.write(`warning: ${d.message}\n`);
     if (o.output !== 'table') {
-      io.stdout.write(await formatData(all, o.output));
+      const data = o.all
+        ? {
+            snapshots: all,
+            incomplete: incomplete.map((i) => ({ name: i.name, live: i.live, lock: i.lock })),
+            damaged: damaged.map((d) => ({ name: d.snapshot, problem: d.problem })),
+          }
+        : all;
+      io.stdout.write(await formatData(data, o.output));
       return;
     }
-    if (all.length + damaged.length === 0) {
+    if (all.length + damaged.length + incomplete.length === 0) {
       io.stderr.write(`No snapshots in ${snapshots.url}\n`);
       return;
     }
     const rows = all.map((m) => [
       m.name,
-      status(m),
+      snapshotStatus(m),
       age(m.completedAt),
       m.namespaces.join(',') || '-',
       m.totalObjects,
@@ -61,6 +75,19 @@ export const listCommand: Command<object, ListOptions> = {
     ]);
     for (const d of damaged)
       rows.push([d.snapshot, 'Damaged', '-', '-', '-', '-', '-', snapshots.url]);
+    for (const i of incomplete) {
+      const since = i.lock?.startedAt ?? i.lastModified.toISOString();
+      rows.push([
+        i.name,
+        i.live ? 'InProgress' : 'Incomplete',
+        age(since),
+        '-',
+        '-',
+        '-',
+        '-',
+        snapshots.url,
+      ]);
+    }
     io.stdout.write(
       table(
         ['NAME', 'STATUS', 'CREATED', 'NAMESPACES', 'OBJECTS', 'SIZE', 'EXPIRES', 'LOCATION'],
@@ -93,7 +120,7 @@ export const describeCommand: Command<NameArgs, DescribeOptions> = {
     const s = m.selection;
     const lines = [
       `Name:          ${m.name}`,
-      `Status:        ${status(m)}`,
+      `Status:        ${snapshotStatus(m)}`,
       `Location:      ${snapshots.url}`,
       `Cluster:       ${m.cluster.server} (${m.cluster.version})`,
       `Started:       ${m.startedAt}`,

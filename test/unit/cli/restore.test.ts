@@ -200,6 +200,30 @@ describe('restore and diff refuse bad flags before anything runs', () => {
     expect(await refusal(argv)).toContain(message);
   });
 
+  // Each of these used to restore everything, or into the original namespace.
+  it.each([
+    [['restore', 'a', '-n', ''], '--namespace needs a value'],
+    [['diff', 'a', '-n', 'shop', '-n', ''], '--namespace needs a value'],
+    [['restore', 'a', '--include-namespaces', ''], '--include-namespaces needs a value'],
+    [['restore', 'a', '--include-namespaces'], '--include-namespaces needs a value'],
+    [['restore', 'a', '--namespace-mapping', ''], '--namespace-mapping needs a value'],
+    [['diff', 'a', '--namespace-mapping'], '--namespace-mapping needs a value'],
+    [['restore', 'a', '--include-resources', ''], '--include-resources needs a value'],
+    [['restore', 'a', '--exclude-resources'], '--exclude-resources needs a value'],
+    [['diff', 'a', '--exclude-resources', ' , '], '--exclude-resources needs a value'],
+  ])('%j is refused: %s', async (argv, message) => {
+    const stderr = await refusal(argv);
+    expect(stderr.split('\n')[0]).toBe(`error: ${message}`);
+    expect(stderr).toContain(`  e.g. ${message.split(' ')[0]} `);
+  });
+
+  it('an empty --namespace-mapping says what to write instead', async () => {
+    expect(await refusal(['restore', 'a', '--namespace-mapping', ''])).toBe(
+      'error: --namespace-mapping needs a value\n' +
+        '  e.g. --namespace-mapping shop=shop-copy; or leave the flag out\n',
+    );
+  });
+
   it('a bad --dry-run value comes with what the two values do', async () => {
     expect(await refusal(['restore', 'a', '--dry-run=maybe'])).toBe(
       'error: --dry-run must be client or server, not "maybe"\n' +

@@ -82,8 +82,8 @@ describe('schedule create options', () => {
     ],
     [
       'takes labels repeated or comma-separated',
-      daily('--labels', 'team=payments,tier=gold', '--labels', 'note=a=b'),
-      { labels: { team: 'payments', tier: 'gold', note: 'a=b' } },
+      daily('--labels', 'team=payments,tier=gold', '--labels', 'example.com/note='),
+      { labels: { team: 'payments', tier: 'gold', 'example.com/note': '' } },
     ],
     [
       'takes age recipients repeated or comma-separated, trimmed',
@@ -248,6 +248,50 @@ describe('schedule create options', () => {
       daily('--encrypt-to', 'age1short'),
       'invalid age recipient "age1short"',
       'pass an X25519 public key (age1…), e.g. from: age-keygen -y key.txt',
+    ],
+    // These used to create a schedule of plaintext backups, without expiry, of every type.
+    [
+      'an empty age recipient',
+      daily('--encrypt-to', ''),
+      '--encrypt-to needs a value',
+      'e.g. --encrypt-to age1…; or leave the flag out',
+    ],
+    [
+      '--encrypt-to with no value',
+      daily('--encrypt-to'),
+      '--encrypt-to needs a value',
+      'e.g. --encrypt-to age1…; or leave the flag out',
+    ],
+    [
+      'an empty TTL',
+      daily('--ttl', ''),
+      '--ttl needs a value',
+      'e.g. --ttl 720h; or leave the flag out',
+    ],
+    ['a negative TTL', daily('--ttl', '-5h'), 'invalid duration "-5h"', durationHint],
+    [
+      'an empty --include-resources',
+      daily('--include-resources', ''),
+      '--include-resources needs a value',
+      'e.g. --include-resources deployments,configmaps; or leave the flag out',
+    ],
+    [
+      'an empty --exclude-namespace',
+      ['schedule', 'create', 'all', '-A', '--exclude-namespace', '', '--schedule', '@daily'],
+      '--exclude-namespace needs a value',
+      'e.g. --exclude-namespace kube-system; or leave the flag out',
+    ],
+    [
+      'a label key with a space',
+      daily('--labels', 'bad label=x'),
+      'invalid label "bad label=x": "bad label" is not a valid label key',
+      'a key is [PREFIX/]NAME: NAME at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit; PREFIX a DNS subdomain (e.g. example.com)',
+    ],
+    [
+      'a label value with =',
+      daily('--labels', 'note=a=b'),
+      'invalid label "note=a=b": "a=b" is not a valid label value',
+      'a value is empty or at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit',
     ],
     ['an image with a space', daily('--image', 'my image'), 'invalid --image "my image"'],
     [
@@ -414,6 +458,8 @@ describe('schedule exec options', () => {
     ['-n with -A', ['nightly', '-A'], '-n and -A cannot be combined'],
     ['a bad TTL', ['nightly', '--ttl', 'soon'], 'invalid duration "soon"'],
     ['a label without a key', ['nightly', '--labels', '=x'], 'invalid label "=x"'],
+    ['a TTL without a value', ['nightly', '--ttl'], '--ttl needs a value'],
+    ['an empty age recipient', ['nightly', '--encrypt-to', ''], '--encrypt-to needs a value'],
   ])('refuses %s, as create does', async (_, args, message) => {
     const stderr = await refusal(['schedule', 'exec', ...args, '-n', 'shop']);
     expect(stderr.split('\n')[0]).toBe(`error: ${message}`);
@@ -462,6 +508,7 @@ function fakeDeps(
 ): Deps {
   return {
     io: streams.io,
+    stopSignal: () => new AbortController().signal,
     kube: async () => ({}) as never,
     storage: storage as Deps['storage'],
   };
@@ -478,6 +525,7 @@ function pruned(fields: Partial<PruneResult>): PruneResult {
     deleted: [],
     failed: [],
     damaged: [],
+    leftovers: [],
     ...fields,
   };
 }

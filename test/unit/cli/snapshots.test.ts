@@ -4,10 +4,11 @@ import { optionsOf, parse, refusal } from './harness.js';
 
 describe('list, describe, delete and verify options', () => {
   it('list reads the storage flag and output format', async () => {
-    expect(await optionsOf(['list'], 'list')).toEqual({ output: 'table' });
-    expect(await optionsOf(['ls', '--storage', 'team-a', '-o', 'yaml'], 'list')).toEqual({
+    expect(await optionsOf(['list'], 'list')).toEqual({ output: 'table', all: false });
+    expect(await optionsOf(['ls', '--storage', 'team-a', '-o', 'yaml', '--all'], 'list')).toEqual({
       storage: 'team-a',
       output: 'yaml',
+      all: true,
     });
   });
 

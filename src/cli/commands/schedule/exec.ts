@@ -7,7 +7,7 @@ import { VERSION } from '../../../version.js';
 import type { Command, KubeTarget } from '../../command.js';
 import { kubeFrom, type RetentionArgs, retentionOptions } from '../../flags.js';
 import { Progress } from '../../progress.js';
-import { backupProgress, backupSummary } from '../backup.js';
+import { backupProgress, backupSummary, partialBackup } from '../backup.js';
 import { pruneSummary } from '../prune.js';
 import {
   type BackupFlagArgs,
@@ -46,7 +46,7 @@ export const execCommand: Command<ExecArgs, ScheduleExecOptions> = {
       ...scheduledBackupFrom(a, a['time-zone'] ?? 'UTC', false),
     };
   },
-  run: async ({ io, kube, storage }, o) => {
+  run: async ({ io, kube, storage, stopSignal }, o) => {
     const { execSchedule } = await import('../../../schedule/exec.js');
     const [client, { snapshots }] = await Promise.all([kube(o.kube), storage(o.storage)]);
     const encryption = o.encryptTo.length > 0 ? { recipients: o.encryptTo } : undefined;
@@ -63,6 +63,7 @@ export const execCommand: Command<ExecArgs, ScheduleExecOptions> = {
           ...(encryption ? { encryption } : {}),
           policy: o.policy,
           onProgress: backupProgress(progress),
+          signal: stopSignal(),
         },
       );
     } finally {
@@ -74,6 +75,10 @@ export const execCommand: Command<ExecArgs, ScheduleExecOptions> = {
       io.stderr.write(
         `warning: ${secrets} Secret(s) stored unencrypted; give the schedule --encrypt-to to encrypt backups\n`,
       );
+    if (!result.prune) {
+      io.stdout.write(`\nprune (schedule ${o.name}): skipped, the backup was partial\n`);
+      throw partialBackup(result.manifest);
+    }
     io.stdout.write(`\nprune (schedule ${o.name}):\n${pruneSummary(result.prune)}`);
     const failed = result.prune.failed;
     if (failed.length > 0) {

@@ -2,7 +2,6 @@
 // flags of create and exec (validated in one place, in one order), and the newest snapshot
 // of a schedule for list and describe.
 import type { Argv } from 'yargs';
-import { parseDuration } from '../../../core/duration.js';
 import { errorMessage, UserError } from '../../../core/errors.js';
 import type { Selection, SnapshotManifest } from '../../../core/types.js';
 import { DEFAULT_INSTALL_NAMESPACE } from '../../../schedule/render.js';
@@ -13,12 +12,14 @@ import type { GlobalArgs } from '../../context.js';
 import {
   encryptionFrom,
   kubeFrom,
+  lastValue,
   parseLabels,
   policyFrom,
   type RetentionArgs,
   type SelectionArgs,
   selectionFrom,
   selectionOptions,
+  ttlFrom,
 } from '../../flags.js';
 import { age, type OutputFormat, parseOutput } from '../../output.js';
 
@@ -80,6 +81,8 @@ export function backupFlags<T>(y: Argv<T>): Argv<T & BackupFlagArgs> {
   return selectionOptions(y)
     .option('ttl', {
       type: 'string',
+      requiresArg: true,
+      coerce: lastValue,
       describe:
         'Each snapshot expires after this long (e.g. 720h); the scheduled prune removes it then',
     })
@@ -118,7 +121,8 @@ export function scheduledBackupFrom(
   refuseScheduleLabel: boolean,
 ): ScheduledBackup {
   const selection = selectionFrom(a);
-  const ttl = a.ttl ? { text: a.ttl, ms: parseDuration(a.ttl) } : undefined;
+  const ttlMs = ttlFrom(a.ttl);
+  const ttl = a.ttl !== undefined && ttlMs !== undefined ? { text: a.ttl, ms: ttlMs } : undefined;
   const labels = parseLabels(a.labels);
   if (refuseScheduleLabel && Object.hasOwn(labels, SCHEDULE_LABEL))
     throw new UserError(`--labels may not set ${SCHEDULE_LABEL}: the schedule sets it`);
