@@ -104,7 +104,11 @@ describe('snapshot repository', () => {
   it.each([
     ['not JSON', '{"name": "bad"', 'not valid JSON'],
     ['an array', '[]', 'not a JSON object'],
-    ['a format from the future', '__99__', 'formatVersion 99 is not 1'],
+    [
+      'a format from the future',
+      '__99__',
+      'formatVersion 99 was made by a newer kubectl-snapshot; upgrade',
+    ],
     ["another snapshot's name", '__other__', 'it names snapshot "other"'],
     ['a non-string startedAt', '__time__', 'field startedAt is missing or wrong'],
     ['a negative count', '__count__', 'field totalObjects is missing or wrong'],
@@ -177,6 +181,8 @@ describe('snapshot repository', () => {
   it('a draft whose name was deleted and claimed again removes nothing of the new backup', async () => {
     const first = await repo.claim('race', new Date());
     await first.startArchive(Readable.from([Buffer.from('first')]));
+    while (!(await new FsStore(root).head('snapshots/race/resources.tar.gz')))
+      await new Promise((r) => setTimeout(r, 5)); // its upload is done
     // What a forced delete would do: the first backup's lock and files go, a second claims.
     await new FsStore(root).delete('snapshots/race/.lock');
     await new FsStore(root).delete('snapshots/race/resources.tar.gz');
