@@ -17,7 +17,7 @@ import type { Selection } from '../src/core/types.js';
 import { KubeClient } from '../src/kube/client.js';
 import { collectionPath, discover } from '../src/kube/discovery.js';
 import { planRestore } from '../src/restore/plan.js';
-import { loadSnapshot } from '../src/restore/run.js';
+import { loadSnapshot } from '../src/restore/snapshot.js';
 import { SnapshotRepository } from '../src/snapshots/repository.js';
 import { FsStore } from '../src/storage/fs.js';
 import { startCluster } from '../test/cluster/harness.js';

@@ -8,6 +8,8 @@ import { tarEnd, tarEntry, writeEntry } from './tar.js';
 /** The size and hash of what is stored are measured where it is stored (snapshots/draft.ts). */
 export interface ArchiveSummary {
   entries: number;
+  /** Size of the tar before compression: recorded so a reader can bound what it inflates. */
+  inflatedBytes: number;
 }
 
 /**
@@ -24,6 +26,7 @@ export class ArchiveWriter {
   private readonly done: Promise<ArchiveSummary>;
   private readonly mtime: number;
   private entries = 0;
+  private inflated = 0;
   private tail: Promise<void> = Promise.resolve();
   private block = Buffer.allocUnsafe(BLOCK_SIZE);
   private used = 0;
@@ -36,7 +39,7 @@ export class ArchiveWriter {
       resolveDone = res;
       rejectDone = rej;
     });
-    this.gzip.on('end', () => resolveDone({ entries: this.entries }));
+    this.gzip.on('end', () => resolveDone({ entries: this.entries, inflatedBytes: this.inflated }));
     this.gzip.on('error', rejectDone);
     this.output = this.gzip;
     this.done.catch(() => {});
@@ -72,6 +75,7 @@ export class ArchiveWriter {
   }
 
   private write(chunk: Buffer): Promise<void> {
+    this.inflated += chunk.length;
     if (this.gzip.destroyed) return this.done.then(() => {});
     if (this.gzip.write(chunk)) return Promise.resolve();
     // After abort() no 'drain' comes: settle with the archive's failure instead of hanging.

@@ -220,24 +220,29 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       await orUploadFailure(addRelated(client, types, related, namespaceObjects, add, warn));
     }
 
-    await orUploadFailure(writer.finish());
+    const tar = await orUploadFailure(writer.finish());
     await draft.writeLog(log);
-    const manifest = await draft.commit({
-      formatVersion: SNAPSHOT_FORMAT_VERSION,
-      name,
-      toolVersion: deps.toolVersion,
-      cluster: { server: client.server, version: serverVersion },
-      selection: sel,
-      namespaces,
-      startedAt: started.toISOString(),
-      completedAt: now().toISOString(),
-      ...(opts.ttlMs ? { expiresAt: new Date(started.getTime() + opts.ttlMs).toISOString() } : {}),
-      labels: opts.labels ?? {},
-      resources: [...counts.values()].sort((a, b) => a.resource.localeCompare(b.resource)),
-      totalObjects: objects,
-      phase: unread > 0 ? 'PartiallyFailed' : 'Completed',
-      warnings,
-    });
+    const manifest = await draft.commit(
+      {
+        formatVersion: SNAPSHOT_FORMAT_VERSION,
+        name,
+        toolVersion: deps.toolVersion,
+        cluster: { server: client.server, version: serverVersion },
+        selection: sel,
+        namespaces,
+        startedAt: started.toISOString(),
+        completedAt: now().toISOString(),
+        ...(opts.ttlMs
+          ? { expiresAt: new Date(started.getTime() + opts.ttlMs).toISOString() }
+          : {}),
+        labels: opts.labels ?? {},
+        resources: [...counts.values()].sort((a, b) => a.resource.localeCompare(b.resource)),
+        totalObjects: objects,
+        phase: unread > 0 ? 'PartiallyFailed' : 'Completed',
+        warnings,
+      },
+      { inflatedSize: tar.inflatedBytes },
+    );
     return manifest;
   } catch (err) {
     writer.abort(err instanceof Error ? err : new Error(String(err)));

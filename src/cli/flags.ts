@@ -321,11 +321,14 @@ export function encryptionFrom(a: EncryptArgs): EncryptionSpec | undefined {
 export interface KeyFiles {
   identityFile?: string;
   passphraseFile?: string;
+  /** The Ed25519 public key (PEM) the snapshot must be signed by. */
+  verifyKeyFile?: string;
 }
 
 export interface KeyArgs {
   'identity-file'?: string;
   'passphrase-file'?: string;
+  'verify-key'?: string;
 }
 
 export function keyOptions<T>(y: Argv<T>): Argv<T & KeyArgs> {
@@ -338,15 +341,54 @@ export function keyOptions<T>(y: Argv<T>): Argv<T & KeyArgs> {
     .option('passphrase-file', {
       type: 'string',
       describe: 'File holding the passphrase of a passphrase-encrypted snapshot',
+    })
+    .option('verify-key', {
+      type: 'string',
+      coerce: lastValue,
+      describe:
+        'Ed25519 public key (PEM): refuse the snapshot unless its snapshot.json is signed by it',
     }) as Argv<T & KeyArgs>;
 }
 
 export function keyFilesFrom(a: KeyArgs, env: NodeJS.ProcessEnv): KeyFiles {
   const identityFile = a['identity-file'] ?? env.KUBECTL_SNAPSHOT_IDENTITY_FILE;
+  const verifyKeyFile = keyFileFlag(a['verify-key'], '--verify-key', 'sign.pub.pem');
   return {
     ...(identityFile ? { identityFile } : {}),
     ...(a['passphrase-file'] ? { passphraseFile: a['passphrase-file'] } : {}),
+    ...(verifyKeyFile !== undefined ? { verifyKeyFile } : {}),
   };
+}
+
+// ---- signing ----------------------------------------------------------------------------------
+
+export interface SignArgs {
+  'sign-key'?: string;
+}
+
+/** --sign-key FILE: an Ed25519 private key (PEM) that signs snapshot.json; read when it runs. */
+export function signOptions<T>(y: Argv<T>, describe: string): Argv<T & SignArgs> {
+  return y.option('sign-key', {
+    type: 'string',
+    coerce: lastValue,
+    describe,
+  }) as Argv<T & SignArgs>;
+}
+
+/** A key file flag's path; given empty (`--sign-key ""`) it is an error, not "unsigned". */
+export function keyFileFlag(
+  value: string | undefined,
+  flag: string,
+  example: string,
+): string | undefined {
+  if (value === undefined) return undefined;
+  if (String(value).trim() === '') throw needsValue(flag, example);
+  return String(value);
+}
+
+/** --sign-key, validated. */
+export function signKeyFileFrom(a: SignArgs): string | undefined {
+  return keyFileFlag(a['sign-key'], '--sign-key', 'sign.pem');
 }
 
 // ---- retention (prune, schedule create, schedule exec) --------------------------------------

@@ -23,6 +23,7 @@ import {
 import { versionCommand } from './commands/version.js';
 import type { GlobalArgs, Io } from './context.js';
 import { globalFlags } from './flags.js';
+import { sanitize } from './output.js';
 
 class UsageError extends Error {}
 
@@ -173,25 +174,27 @@ function stopOnSignals(io: Io): Stop {
 }
 
 function report(err: unknown, io: Io, verbose: boolean): number {
+  // Messages can quote stored strings (a damaged snapshot.json's fields): no escapes reach the terminal.
+  const write = (text: string) => io.stderr.write(sanitize(text, true));
   if (err instanceof UsageError) {
-    io.stderr.write(`error: ${err.message}\nRun 'kubectl snapshot --help' for usage.\n`);
+    write(`error: ${err.message}\nRun 'kubectl snapshot --help' for usage.\n`);
     return EXIT.error;
   }
   if (err instanceof Interrupted) {
-    io.stderr.write(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+    write(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
     return err.exitCode;
   }
   if (err instanceof CommandFailed) {
-    io.stderr.write(`error: ${err.message}\n`);
+    write(`error: ${err.message}\n`);
     return err.exitCode;
   }
   if (err instanceof UserError) {
-    io.stderr.write(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
-    if (verbose && err.stack) io.stderr.write(`${err.stack}\n`);
+    write(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+    if (verbose && err.stack) write(`${err.stack}\n`);
   } else {
-    io.stderr.write(`error: ${errorMessage(err)}\n`);
-    if (verbose && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
-    else io.stderr.write('  run again with -v for details\n');
+    write(`error: ${errorMessage(err)}\n`);
+    if (verbose && err instanceof Error && err.stack) write(`${err.stack}\n`);
+    else write('  run again with -v for details\n');
   }
   return EXIT.error;
 }

@@ -90,6 +90,31 @@ export async function formatData(data: unknown, format: 'json' | 'yaml'): Promis
   return yaml.dump(data, { noRefs: true, lineWidth: -1 });
 }
 
+// Escape sequences whole (CSI, OSC/DCS/APC/PM/SOS strings, two-character ESC sequences, and
+// their 8-bit C1 forms), then any control character left: C0, DEL, C1, and the Unicode
+// bidirectional overrides that reorder what a terminal shows.
+const ESCAPES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b[\]P^_X]|[\u0090\u0098\u009d-\u009f])[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?|\u001b[ -~]?/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROLS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A stored string made safe to print on a terminal: escape sequences and control characters
+ * removed (a snapshot.json written by someone else could otherwise clear the screen, retitle
+ * the window or fake lines). Tabs and line breaks become spaces; with `multiline`, newlines
+ * stay. JSON and YAML output never goes through this: they escape control characters.
+ */
+export function sanitize(text: string, multiline = false): string {
+  const s = text.replace(ESCAPES, '');
+  if (multiline)
+    return s.replace(/\r\n?/g, '\n').replace(CONTROLS_BUT_NEWLINE, (c) => (c === '\t' ? ' ' : ''));
+  return s.replace(CONTROLS, (c) => (c === '\t' || c === '\n' || c === '\r' ? ' ' : ''));
+}
+
+/** A human table; every cell is sanitized, so stored strings cannot reach the terminal raw. */
 export function table(head: string[], rows: (string | number)[][]): string {
   const t = new Table({
     head,
@@ -112,7 +137,7 @@ export function table(head: string[], rows: (string | number)[][]): string {
       middle: '   ',
     },
   });
-  for (const r of rows) t.push(r.map(String));
+  for (const r of rows) t.push(r.map((c) => sanitize(String(c))));
   // cli-table3 pads cells with one space on each side; kubectl's tables start flush left.
   return `${t
     .toString()

@@ -128,7 +128,14 @@ export interface SnapshotManifest {
   phase?: SnapshotPhase;
   warnings: SnapshotWarning[];
   /** size and sha256 are of the stored bytes (the ciphertext when encrypted). */
-  archive: { key: string; size: number; sha256: string; encrypted: boolean };
+  archive: {
+    key: string;
+    size: number;
+    sha256: string;
+    encrypted: boolean;
+    /** Size of the tar before compression; a restore reads no more than about this. */
+    inflatedSize?: number;
+  };
   /** Set when the archive and the log are encrypted (age format); never holds a secret. */
   encryption?: { recipients: string[]; passphrase: boolean };
   log: { key: string };

@@ -28,7 +28,8 @@ export function validateRecipient(r: string): string {
   return v;
 }
 
-function readSecretFile(path: string, what: string): string {
+/** A key file's text; a file that cannot be read is a UserError naming it. */
+export function readSecretFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {

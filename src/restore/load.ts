@@ -1,11 +1,11 @@
 // Reads a snapshot's archive completely and checks it against snapshot.json before a restore
 // or diff may act on it: a damaged or tampered archive never reaches the cluster.
-import { objectEntryPath, parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
-import { readArchive } from '../archive/reader.js';
+import { objectEntryPath } from '../archive/format.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import { cloneJson, parseJson } from '../core/json.js';
 import type { KubeObject, SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
+import { readCheckedArchive } from '../snapshots/contents.js';
 import type { SnapshotRepository } from '../snapshots/repository.js';
 import { wantedDigest } from './digest.js';
 import { Spool, type SpoolRef } from './spool.js';
@@ -82,6 +82,16 @@ export function planningView(o: KubeObject): KubeObject {
   const spec = o.spec as Record<string, unknown> | undefined;
   if (spec && o.kind === 'Service') view.spec = { selector: spec.selector };
   if (spec && o.kind === 'PersistentVolumeClaim') view.spec = { volumeName: spec.volumeName };
+  // Cluster-scoped: what auto mode's relatedness and the PV skip rule read.
+  if (spec && o.kind === 'PersistentVolume')
+    view.spec = {
+      claimRef: spec.claimRef,
+      persistentVolumeReclaimPolicy: spec.persistentVolumeReclaimPolicy,
+    };
+  if (o.kind === 'ClusterRoleBinding') {
+    view.subjects = o.subjects;
+    view.roleRef = o.roleRef;
+  }
   for (const k of ['type', 'imagePullSecrets', 'automountServiceAccountToken']) {
     if (o[k] !== undefined) view[k] = o[k];
   }
@@ -105,9 +115,10 @@ function parseEntry(manifest: SnapshotManifest, name: string, data: Buffer): Kub
 }
 
 /**
- * Reads the whole archive, checking every entry and, at the end, the stored bytes against
- * snapshot.json. Namespaced objects go to an encrypted spool file and are kept in memory only
- * as planning views; cluster-scoped objects (few, and read by the planner) stay whole.
+ * Reads the whole archive through snapshots/contents.ts's checks (every entry against
+ * snapshot.json, bounds, then the stored bytes). Every object goes to an encrypted spool file
+ * and is kept in memory only as a planning view: cluster-scoped ones too, since an archive
+ * may hold any number of them.
  */
 export async function loadArchive(
   repo: SnapshotRepository,
@@ -122,47 +133,24 @@ export async function loadArchive(
       parseEntry(manifest, objectEntryPath(a), await spool.read(a.ref as SpoolRef)),
   };
   try {
-    const archive = await repo.openArchive(manifest, key);
-    await readArchive(archive.stream, async ({ name, data }) => {
-      if (name === VERSION_ENTRY) return;
-      const loc = parseObjectEntryPath(name);
-      if (!loc)
-        throw new CorruptArchiveError(
-          `archive of snapshot "${manifest.name}" is corrupt: unexpected entry ${JSON.stringify(name)}`,
-        );
-      const object = parseEntry(manifest, name, data);
-      const m = object?.metadata;
-      if (
-        typeof object?.apiVersion !== 'string' ||
-        typeof object.kind !== 'string' ||
-        m?.name !== loc.name ||
-        (m.namespace ?? undefined) !== loc.namespace
-      ) {
-        throw new CorruptArchiveError(
-          `archive of snapshot "${manifest.name}" is corrupt: entry ${name} does not hold the object its path names`,
-        );
-      }
-      if (loc.namespace === undefined) {
-        out.push({ ...loc, object });
-        return;
-      }
+    await readCheckedArchive(repo, manifest, key, async ({ loc, object, data }) => {
       const ref = await spool.append(data);
       const view = planningView(object);
-      // The path's strings, equal to these (checked above): one copy per object, not two.
+      // The path's strings, equal to these (checked): one copy per object, not two.
       view.metadata.name = loc.name;
-      view.metadata.namespace = loc.namespace;
+      if (loc.namespace === undefined) delete view.metadata.namespace;
+      else view.metadata.namespace = loc.namespace;
       out.push({
         ...loc,
         object: view,
         source,
         ref,
         // After the view: the digest changes the object in place.
-        ...(hint?.namespaces.has(loc.namespace)
+        ...(loc.namespace !== undefined && hint?.namespaces.has(loc.namespace)
           ? { digest: wantedDigest(object, hint.mapping) }
           : {}),
       });
     });
-    await archive.checkIntegrity();
   } catch (err) {
     await spool.close();
     throw err;

@@ -4,25 +4,30 @@
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
 import { sleep } from '../core/time.js';
-import { type KubeObject, NAMESPACE_TYPE, type SnapshotManifest } from '../core/types.js';
-import type { DecryptionKey } from '../crypto/age.js';
+import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
-import { collectionPath, discover, objectPath } from '../kube/discovery.js';
-import { economizeHeapFor } from '../node-flags.js';
-import type { SnapshotRepository } from '../snapshots/repository.js';
+import { collectionPath, objectPath } from '../kube/discovery.js';
 import { digest } from './digest.js';
-import { type ArchivedObject, loadArchive } from './load.js';
+import {
+  boundClusterRole,
+  CLUSTER_ROLE_BINDINGS,
+  CLUSTER_ROLES,
+  type Escalation,
+  escalationReason,
+  needsRoleRules,
+  ROLE_BINDINGS,
+} from './escalation.js';
+import { type ArchivedObject, wholeObject } from './load.js';
 import { Lookups } from './lookup.js';
 import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
 import {
-  checkAgainstSnapshot,
   type LeftOut,
-  lookupCollections,
   type PlannedObject,
   planRestore,
   type RestoreOptions,
   type RestorePlan,
 } from './plan.js';
+import type { LoadedSnapshot } from './snapshot.js';
 
 export type Outcome =
   | 'created'
@@ -48,6 +53,8 @@ export interface RestoreReport {
   dryRun?: 'client' | 'server';
   results: ObjectResult[];
   totals: Record<Outcome, number>;
+  /** Bindings in the plan that grant wide rights (escalation.ts); absent when none. */
+  escalations?: Escalation[];
 }
 
 /**
@@ -89,88 +96,6 @@ function changesCluster(mode: RunMode): boolean {
 /** Whether objects that exist and differ carry their field-level diff. */
 function withFieldDiffs(mode: RunMode): boolean {
   return mode.kind !== 'compare' || mode.details;
-}
-
-export interface LoadedSnapshot {
-  manifest: SnapshotManifest;
-  objects: ArchivedObject[];
-  /** Lookup lists started while the archive was read (given a cluster to load for). */
-  lookups?: Lookups;
-  /** Releases the temporary spool of objects and stops the lookups. */
-  close(): Promise<void>;
-}
-
-/**
- * Reads snapshot.json and the whole archive, verifying it, before anything changes the
- * cluster. Given the restore's options, it first checks them against snapshot.json
- * (`checkAgainstSnapshot`, with the cluster's types when there is a cluster). Given the
- * cluster too, it then reads which target namespaces exist; the lists of what they hold run
- * while the archive is read (reads only), and the objects that will be compared with them are
- * digested as they are parsed.
- */
-export async function loadSnapshot(
-  repo: SnapshotRepository,
-  name: string,
-  key?: DecryptionKey,
-  target?: { client?: KubeClient; options: RestoreOptions },
-): Promise<LoadedSnapshot> {
-  const manifest = await repo.readManifest(name);
-  const client = target?.client;
-  if (target)
-    await checkAgainstSnapshot(
-      manifest,
-      target.options,
-      client && (async () => (await discover(client)).types),
-    );
-  economizeHeapFor(manifest.totalObjects);
-  if (!target || !client) {
-    const { objects, close } = await loadArchive(repo, manifest, key);
-    return { manifest, objects, close };
-  }
-  const { options } = target;
-  const namespaces = await existingTargets(client, manifest, options);
-  const lookups = new Lookups(client);
-  for (const c of lookupCollections(manifest.resources, options, namespaces))
-    lookups.prefetch(c.type, c.namespace);
-  try {
-    const { objects, close } = await loadArchive(repo, manifest, key, {
-      mapping: options.mapping,
-      namespaces,
-    });
-    return {
-      manifest,
-      objects,
-      lookups,
-      close: async () => {
-        await lookups.close();
-        await close();
-      },
-    };
-  } catch (err) {
-    await lookups.close();
-    throw err;
-  }
-}
-
-/** The snapshot's selected namespaces whose target namespace exists (unreadable ones: not). */
-async function existingTargets(
-  client: KubeClient,
-  manifest: SnapshotManifest,
-  opts: RestoreOptions,
-): Promise<Set<string>> {
-  const wanted = new Set(opts.namespaces);
-  const sources = manifest.namespaces.filter((ns) => wanted.size === 0 || wanted.has(ns));
-  const found = await mapLimit(sources, 16, async (ns) => {
-    const target = opts.mapping.get(ns) ?? ns;
-    try {
-      return (await client.getOptional(objectPath(NAMESPACE_TYPE, target))) ? ns : undefined;
-    } catch (err) {
-      // Only a hint: a namespace we may not read is compared the slower way.
-      if (err instanceof ApiError) return undefined;
-      throw err;
-    }
-  });
-  return new Set(found.filter((ns): ns is string => ns !== undefined));
 }
 
 function tally(results: ObjectResult[]): Record<Outcome, number> {
@@ -255,18 +180,69 @@ export async function runRestore(snap: LoadedSnapshot, opts: RunOptions): Promis
   const results: ObjectResult[] = plan.skipped.map(skippedResult);
   const all = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
   const { mode } = opts;
+  const client = mode.kind === 'client-dry-run' ? undefined : mode.client;
+  const escalations = await rbacEscalations(snap.objects, all, client);
+  const withEscalations = (r: RestoreReport): RestoreReport =>
+    escalations.length > 0 ? { ...r, escalations } : r;
   if (mode.kind === 'client-dry-run') {
     for (const p of all) results.push(result(p, 'would-create'));
-    return report(snap, mode, results);
+    return withEscalations(report(snap, mode, results));
   }
   // Lookups are closed by snap.close(); ones made here stop with the restore.
   const own = snap.lookups ? undefined : new Lookups(mode.client);
   const existing = snap.lookups ?? (own as Lookups);
   try {
-    return await restoreWith(mode, snap, plan, all, results, existing, opts);
+    return withEscalations(await restoreWith(mode, snap, plan, all, results, existing, opts));
   } finally {
     await own?.close();
   }
+}
+
+const CLUSTER_ROLE_TYPE = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  resource: 'clusterroles',
+  kind: 'ClusterRole',
+  namespaced: false,
+} as const;
+
+/**
+ * The planned bindings that grant wide rights, judged by escalationReason against the
+ * ClusterRole as the snapshot has it, else (with a cluster) as the cluster has it.
+ */
+async function rbacEscalations(
+  archived: ArchivedObject[],
+  planned: PlannedObject[],
+  client: KubeClient | undefined,
+): Promise<Escalation[]> {
+  const inSnapshot = new Map(
+    archived.filter((a) => a.resource === CLUSTER_ROLES).map((a) => [a.name, a]),
+  );
+  const out: Escalation[] = [];
+  for (const p of planned) {
+    if (p.resource !== ROLE_BINDINGS && p.resource !== CLUSTER_ROLE_BINDINGS) continue;
+    const binding = await p.materialize();
+    const roleName = boundClusterRole(binding);
+    let role: KubeObject | undefined;
+    if (roleName !== undefined && needsRoleRules(p.resource, binding)) {
+      const archivedRole = inSnapshot.get(roleName);
+      if (archivedRole) role = await wholeObject(archivedRole);
+      else if (client)
+        role = await client
+          .getOptional(objectPath(CLUSTER_ROLE_TYPE, roleName))
+          .catch(() => undefined);
+    }
+    const reason = escalationReason(p.resource, binding, role);
+    if (reason)
+      out.push({
+        resource: p.resource,
+        kind: p.kind,
+        ...(p.namespace !== undefined ? { namespace: p.namespace } : {}),
+        name: p.name,
+        reason,
+      });
+  }
+  return out;
 }
 
 function report(snap: LoadedSnapshot, mode: RunMode, results: ObjectResult[]): RestoreReport {

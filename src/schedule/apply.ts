@@ -32,6 +32,8 @@ export async function createSchedule(
   spec: ScheduleSpec,
   storage: ScheduleStorage,
   dryRun: boolean,
+  /** With spec.sign: the signing key's PEM, for the Secret. */
+  signingKeyPem?: string,
 ): Promise<CreateResult> {
   const discovery = await discover(client);
   const warnings = discovery.failures.map(
@@ -59,6 +61,7 @@ export async function createSchedule(
     types: discovery.types,
     credentials: storage.credentials,
     ...(storage.caPem !== undefined ? { caPem: storage.caPem } : {}),
+    ...(signingKeyPem !== undefined ? { signingKeyPem } : {}),
     redact: dryRun,
   });
   const base = { rendered, dryRun, created: false, namespaceCreated: false, removed: [], warnings };

@@ -43,6 +43,12 @@ export const CREDENTIAL_VARS = [
   'AWS_SESSION_TOKEN',
 ] as const;
 
+/**
+ * The Secret's key (and so, through envFrom, the container's variable) holding the Ed25519
+ * private key (PEM) that signs each snapshot; `schedule exec --sign` reads it from there.
+ */
+export const SIGN_KEY_VAR = 'KUBECTL_SNAPSHOT_SIGN_KEY';
+
 /** A schedule's options: everything the CronJob runs with except credentials. */
 export interface ScheduleSpec {
   name: string;
@@ -64,6 +70,8 @@ export interface ScheduleSpec {
    * arguments; the schedule never holds a key that decrypts what it wrote.
    */
   encryptTo: string[];
+  /** Each snapshot is signed with the private key in the Secret (SIGN_KEY_VAR). */
+  sign?: boolean;
   keep: Partial<Record<KeepRule, number>>;
 }
 
@@ -75,6 +83,8 @@ export interface RenderInput {
   credentials: Record<string, string>;
   /** PEM of the storage's private CA when the location has caFile. */
   caPem?: string;
+  /** With spec.sign: the signing key's PEM, kept only in the Secret (never in args or env). */
+  signingKeyPem?: string;
   /** Print-safe: Secret values replaced by `<redacted>` (not valid base64, so it cannot be applied). */
   redact?: boolean;
 }
@@ -249,6 +259,7 @@ export function execArgs(spec: ScheduleSpec, hasCa = spec.storage.caFile !== und
   if (spec.ttl) args.push('--ttl', spec.ttl);
   for (const [k, v] of Object.entries(spec.labels).sort()) args.push('--labels', `${k}=${v}`);
   for (const r of spec.encryptTo) args.push('--encrypt-to', r);
+  if (spec.sign) args.push('--sign');
   for (const r of KEEP_RULES) {
     const n = spec.keep[r];
     if (n !== undefined && n > 0) args.push(`--keep-${r}`, String(n));
@@ -293,6 +304,10 @@ export function renderSchedule(input: RenderInput): RenderedSchedule {
   for (const v of CREDENTIAL_VARS) {
     const value = input.credentials[v];
     if (value !== undefined && value !== '') data[v] = input.redact ? '<redacted>' : b64(value);
+  }
+  if (spec.sign) {
+    if (input.signingKeyPem === undefined) throw new Error('a signed schedule needs its key');
+    data[SIGN_KEY_VAR] = input.redact ? '<redacted>' : b64(input.signingKeyPem);
   }
   objects.push({
     apiVersion: 'v1',

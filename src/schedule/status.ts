@@ -25,6 +25,8 @@ export interface ScheduleInfo {
   selection?: Selection;
   keep?: StoredSpec['keep'];
   ttl?: string;
+  /** Each snapshot is signed with the key in the schedule's Secret. */
+  signed?: boolean;
 }
 
 export function scheduleInfo(cron: KubeObject, now = new Date()): ScheduleInfo {
@@ -63,6 +65,7 @@ export function scheduleInfo(cron: KubeObject, now = new Date()): ScheduleInfo {
           selection: stored.selection,
           keep: stored.keep,
           ...(stored.ttl ? { ttl: stored.ttl } : {}),
+          ...(stored.sign ? { signed: true } : {}),
         }
       : {}),
   };

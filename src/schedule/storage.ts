@@ -9,6 +9,8 @@ export interface ScheduleStorage {
   location: S3Location;
   /** The named location requires encrypted backups. */
   requireEncryption: boolean;
+  /** The named location requires snapshots signed by this Ed25519 public key (PEM). */
+  verifyKey?: string;
   /** Environment variables for the Secret. */
   credentials: Record<string, string>;
   caPem?: string;
@@ -56,10 +58,11 @@ export async function resolveScheduleStorage(
       );
     }
   }
-  const { url: _u, source: _s, name: _n, requireEncryption, ...location } = loc;
+  const { url: _u, source: _s, name: _n, requireEncryption, verifyKey, ...location } = loc;
   return {
     location,
     requireEncryption: requireEncryption === true,
+    ...(verifyKey !== undefined ? { verifyKey } : {}),
     credentials,
     ...(caPem !== undefined ? { caPem } : {}),
     warnings,

@@ -9,8 +9,9 @@ import { NotFoundError, UserError } from '../core/errors.js';
 import { HashCounter } from '../core/hash.js';
 import type { SnapshotManifest } from '../core/types.js';
 import { type EncryptionKey, encryptBuffer, encryptStream } from '../crypto/age.js';
+import { type SigningKey, signBytes } from '../crypto/sign.js';
 import { getBuffer, type ObjectStore } from '../storage/store.js';
-import { archiveKey, lockKey, logKey, manifestKey } from './layout.js';
+import { archiveKey, lockKey, logKey, manifestKey, signatureKey } from './layout.js';
 import { type Lock, parseLock } from './lock.js';
 
 /** What the backup decides; the draft adds where and how the files were stored. */
@@ -33,6 +34,8 @@ export class SnapshotDraft {
     readonly name: string,
     private readonly lock: Lock,
     private readonly encryption?: EncryptionKey,
+    /** Signs snapshot.json; its signature is stored before it, so it never exists unsigned. */
+    private readonly signing?: SigningKey,
   ) {}
 
   /** Whether the name's lock is still this draft's; a storage failure is thrown, not a no. */
@@ -70,7 +73,7 @@ export class SnapshotDraft {
    * Waits for the archive, then writes snapshot.json with a conditional create: from then on
    * the snapshot exists. The lock goes last, so a name is always held by one of the two.
    */
-  async commit(fields: ManifestFields): Promise<SnapshotManifest> {
+  async commit(fields: ManifestFields, tar?: { inflatedSize: number }): Promise<SnapshotManifest> {
     if (!this.upload) throw new Error('commit before the archive was started');
     await this.upload.done;
     if (!(await this.holdsLock())) {
@@ -88,6 +91,7 @@ export class SnapshotDraft {
         size: stored.size,
         sha256: stored.sha256,
         encrypted: e !== undefined,
+        ...(tar ? { inflatedSize: tar.inflatedSize } : {}),
       },
       ...(e
         ? {
@@ -99,10 +103,9 @@ export class SnapshotDraft {
         : {}),
       log: { key: logKey(this.name) },
     };
-    await this.store.createExclusive(
-      manifestKey(this.name),
-      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
-    );
+    const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    if (this.signing) await this.store.put(signatureKey(this.name), signBytes(bytes, this.signing));
+    await this.store.createExclusive(manifestKey(this.name), bytes);
     await this.store.delete(lockKey(this.name)).catch(() => {});
     return manifest;
   }
@@ -119,7 +122,9 @@ export class SnapshotDraft {
       return false;
     }
     const cleanup = await Promise.allSettled(
-      [archiveKey(this.name), logKey(this.name)].map((k) => this.store.delete(k)),
+      [archiveKey(this.name), logKey(this.name), signatureKey(this.name)].map((k) =>
+        this.store.delete(k),
+      ),
     );
     // The lock last: while it stands, no other backup can have written under the name.
     if (cleanup.every((r) => r.status === 'fulfilled')) {

@@ -4,6 +4,8 @@
 //   snapshots/<name>/.lock               created exclusively when a backup starts
 //   snapshots/<name>/resources.tar.gz    the archive
 //   snapshots/<name>/log.jsonl.gz        the backup log
+//   snapshots/<name>/snapshot.json.sig   the Ed25519 signature of snapshot.json's exact bytes
+//                                        (backup --sign-key), written just before it
 //   snapshots/<name>/snapshot.json       the manifest, written last: without it the snapshot
 //                                        does not exist for list/restore
 import { isDns1123Label, validateSnapshotName } from '../core/names.js';
@@ -15,6 +17,7 @@ export const ARCHIVE_FILE = 'resources.tar.gz';
 export const LOG_FILE = 'log.jsonl.gz';
 export const MANIFEST_FILE = 'snapshot.json';
 export const LOCK_FILE = '.lock';
+export const SIGNATURE_FILE = `${MANIFEST_FILE}.sig`;
 
 /** `snapshots/<name>/`: every object of one snapshot starts with this. */
 export function snapshotPrefix(name: string): string {
@@ -32,6 +35,11 @@ export function logKey(name: string): string {
 
 export function manifestKey(name: string): string {
   return snapshotPrefix(name) + MANIFEST_FILE;
+}
+
+/** The signature of snapshot.json, present only in signed snapshots. */
+export function signatureKey(name: string): string {
+  return snapshotPrefix(name) + SIGNATURE_FILE;
 }
 
 /**

@@ -78,12 +78,15 @@ const FIELDS: Record<string, Check> = {
   ),
   totalObjects: isCount,
   warnings: arrayOf(shape({ message: isString }, { resource: isString, namespace: isString })),
-  archive: shape({
-    key: isString,
-    size: isCount,
-    sha256: (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
-    encrypted: isBool,
-  }),
+  archive: shape(
+    {
+      key: isString,
+      size: isCount,
+      sha256: (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
+      encrypted: isBool,
+    },
+    { inflatedSize: isCount },
+  ),
   log: shape({ key: isString }),
 };
 
@@ -101,6 +104,12 @@ export function parseManifest(raw: Buffer, name: string): SnapshotManifest {
     throw new DamagedManifestError(name, `not valid JSON (${(err as Error).message})`);
   }
   if (!isObject(m)) throw new DamagedManifestError(name, 'not a JSON object');
+  if (typeof m.formatVersion === 'number' && m.formatVersion > SNAPSHOT_FORMAT_VERSION) {
+    throw new DamagedManifestError(
+      name,
+      `formatVersion ${m.formatVersion} was made by a newer kubectl-snapshot; upgrade (this version reads ${SNAPSHOT_FORMAT_VERSION})`,
+    );
+  }
   if (m.formatVersion !== SNAPSHOT_FORMAT_VERSION) {
     throw new DamagedManifestError(
       name,

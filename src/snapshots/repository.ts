@@ -14,6 +14,13 @@ import { HashCounter } from '../core/hash.js';
 import { validateSnapshotName } from '../core/names.js';
 import type { SnapshotManifest } from '../core/types.js';
 import { type DecryptionKey, decryptStream, type EncryptionKey } from '../crypto/age.js';
+import {
+  parseSignatureFile,
+  type SignatureFile,
+  type SigningKey,
+  type VerifyKey,
+  verifyBytes,
+} from '../crypto/sign.js';
 import { getBuffer, type ObjectStore } from '../storage/store.js';
 import { SnapshotDraft } from './draft.js';
 import {
@@ -25,7 +32,9 @@ import {
   MANIFEST_FILE,
   manifestKey,
   parseKey,
+  SIGNATURE_FILE,
   SNAPSHOTS_PREFIX,
+  signatureKey,
   snapshotNamesFromKeys,
   snapshotPrefix,
 } from './layout.js';
@@ -61,8 +70,45 @@ export interface OpenedArchive {
   checkIntegrity(): Promise<void>;
 }
 
+/** A snapshot's signature object, as stored (not checked against any key). */
+export type StoredSignature = { signature: SignatureFile } | { damaged: string };
+
+/**
+ * Refused before the archive is read: a snapshot that is unsigned, or whose snapshot.json
+ * does not verify with the required key (changed, or signed by another key).
+ */
+export class SignatureError extends UserError {
+  constructor(message: string, hint: string) {
+    super(message, hint);
+    this.name = 'SignatureError';
+  }
+}
+
+export interface RepositoryKeys {
+  /** Drafts sign snapshot.json with it (backup --sign-key). */
+  signing?: SigningKey;
+  /** readManifest refuses a snapshot whose snapshot.json is not signed by it. */
+  verify?: VerifyKey;
+}
+
 export class SnapshotRepository {
-  constructor(readonly store: ObjectStore) {}
+  constructor(
+    readonly store: ObjectStore,
+    private readonly keys: RepositoryKeys = {},
+  ) {}
+
+  /** The same snapshots, with snapshots committed from now on signed by `key`. */
+  signingWith(key: SigningKey): SnapshotRepository {
+    return new SnapshotRepository(this.store, { ...this.keys, signing: key });
+  }
+
+  /**
+   * The same snapshots, readable (readManifest, and so restore, diff, verify) only when
+   * snapshot.json is signed by `key`.
+   */
+  requiringSignature(key: VerifyKey): SnapshotRepository {
+    return new SnapshotRepository(this.store, { ...this.keys, verify: key });
+  }
 
   /** Where the snapshots are, for display: never contains credentials. */
   get url(): string {
@@ -156,7 +202,46 @@ export class SnapshotRepository {
       if (err instanceof NotFoundError) throw this.notFound(name);
       throw err;
     }
+    if (this.keys.verify) await this.checkSignature(name, raw, this.keys.verify);
     return parseManifest(raw, name);
+  }
+
+  /** The signature object of `name`, unchecked; undefined when the snapshot is unsigned. */
+  async readSignature(name: string): Promise<StoredSignature | undefined> {
+    validateSnapshotName(name);
+    let raw: Buffer;
+    try {
+      raw = await getBuffer(this.store, signatureKey(name));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    const parsed = parseSignatureFile(raw);
+    return typeof parsed === 'string' ? { damaged: parsed } : { signature: parsed };
+  }
+
+  /** Throws a SignatureError unless `manifest` (snapshot.json's bytes) is signed by `key`. */
+  private async checkSignature(name: string, manifest: Buffer, key: VerifyKey): Promise<void> {
+    const stored = await this.readSignature(name);
+    const hint = `only snapshots signed by ${key.fingerprint} are accepted here; restore from another snapshot, or check who can write to ${this.store.url}`;
+    if (!stored)
+      throw new SignatureError(`snapshot "${name}" is not signed (no ${SIGNATURE_FILE})`, hint);
+    if ('damaged' in stored)
+      throw new SignatureError(
+        `the signature of snapshot "${name}" is damaged: ${SIGNATURE_FILE} has ${stored.damaged}`,
+        hint,
+      );
+    const sig = stored.signature;
+    if (sig.keyFingerprint !== key.fingerprint)
+      throw new SignatureError(
+        `snapshot "${name}" is signed by another key (${sig.keyFingerprint}, not ${key.fingerprint})`,
+        hint,
+      );
+    if (!verifyBytes(manifest, sig, key))
+      throw new SignatureError(
+        `the signature of snapshot "${name}" does not match its snapshot.json: it was changed after it was signed`,
+        hint,
+      );
   }
 
   /** Opens a snapshot's archive for reading, hashing the stored bytes on the way. */
@@ -209,7 +294,7 @@ export class SnapshotRepository {
       await this.store.delete(lockKey(name)).catch(() => {});
       throw nameTaken(name);
     }
-    return new SnapshotDraft(this.store, name, lock, encryption);
+    return new SnapshotDraft(this.store, name, lock, encryption, this.keys.signing);
   }
 
   /**
@@ -238,7 +323,7 @@ export class SnapshotRepository {
     // Remove those too, so `delete` leaves nothing of the name (see docs/security.md).
     let incomplete = 0;
     if (this.store.removeIncomplete) {
-      for (const file of [ARCHIVE_FILE, LOG_FILE, MANIFEST_FILE, LOCK_FILE])
+      for (const file of [ARCHIVE_FILE, LOG_FILE, SIGNATURE_FILE, MANIFEST_FILE, LOCK_FILE])
         incomplete += await this.store.removeIncomplete(snapshotPrefix(name) + file);
     }
     if (keys.length + incomplete === 0) throw this.notFound(name);

@@ -13,12 +13,15 @@ export interface LocationEntry {
   url: string;
   default: boolean;
   requireEncryption: boolean;
+  /** PEM of the Ed25519 public key every snapshot read from here must be signed by. */
+  verifyKey?: string;
 }
 
 export interface StoredLocation {
   url: string;
   default?: boolean;
   requireEncryption?: boolean;
+  verifyKey?: string;
 }
 
 interface ConfigFile {
@@ -78,6 +81,8 @@ export async function readConfig(env: NodeJS.ProcessEnv): Promise<ConfigFile> {
       if (typeof entry !== 'object' || entry === null || typeof entry.url !== 'string') {
         throw broken(`location "${name}" has no "url"`);
       }
+      if (entry.verifyKey !== undefined && typeof entry.verifyKey !== 'string')
+        throw broken(`location "${name}": "verifyKey" is not a PEM string`);
     }
   }
   return cfg;
@@ -117,6 +122,11 @@ export interface AddLocationOptions {
   overwrite?: boolean;
   /** Backups to this location must be encrypted (--encrypt-to or --encrypt-passphrase-file). */
   requireEncryption?: boolean;
+  /**
+   * PEM of an Ed25519 public key: restore, diff and verify from this location refuse a
+   * snapshot not signed by it, and backups to it must be signed.
+   */
+  verifyKey?: string;
 }
 
 /** Saves a named location; the URL is validated and stored in canonical (absolute) form. */
@@ -144,13 +154,21 @@ export async function addLocation(
     }
   }
   const requireEncryption = opts.requireEncryption ?? existing?.requireEncryption ?? false;
+  const verifyKey = opts.verifyKey ?? existing?.verifyKey;
   locations[name] = {
     url: canonical,
     ...(isDefault ? { default: true } : {}),
     ...(requireEncryption ? { requireEncryption: true } : {}),
+    ...(verifyKey !== undefined ? { verifyKey } : {}),
   };
   await writeConfig(env, { ...cfg, locations });
-  return { name, url: canonical, default: isDefault, requireEncryption };
+  return {
+    name,
+    url: canonical,
+    default: isDefault,
+    requireEncryption,
+    ...(verifyKey !== undefined ? { verifyKey } : {}),
+  };
 }
 
 /** Every named location, sorted by name. */
@@ -164,6 +182,7 @@ export async function listLocations(
       url: e.url,
       default: e.default === true,
       requireEncryption: e.requireEncryption === true,
+      ...(e.verifyKey !== undefined ? { verifyKey: e.verifyKey } : {}),
     }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

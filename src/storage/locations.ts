@@ -19,6 +19,8 @@ export type ResolvedLocation = Location & {
   name?: string;
   /** The named location refuses unencrypted backups. */
   requireEncryption?: boolean;
+  /** The named location requires snapshots signed by this Ed25519 public key (PEM). */
+  verifyKey?: string;
 };
 
 function fromNamed(
@@ -46,6 +48,7 @@ function fromNamed(
     source,
     name,
     ...(entry.requireEncryption ? { requireEncryption: true } : {}),
+    ...(entry.verifyKey !== undefined ? { verifyKey: entry.verifyKey } : {}),
   };
 }
 

@@ -1,16 +1,17 @@
 // The snapshot repository over a real directory store: the claim / write / commit / abort
 // protocol, and reading back what it committed.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlreadyExistsError, CorruptArchiveError, NotFoundError } from '../../src/core/errors.js';
 import type { SnapshotManifest } from '../../src/core/types.js';
+import { parseSigningKey, parseVerifyKey } from '../../src/crypto/sign.js';
 import type { ManifestFields } from '../../src/snapshots/draft.js';
-import { SnapshotRepository } from '../../src/snapshots/repository.js';
+import { SignatureError, SnapshotRepository } from '../../src/snapshots/repository.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { selection } from './builders.js';
 
@@ -46,8 +47,13 @@ async function files(): Promise<string[]> {
     .sort();
 }
 
-async function write(name: string, archive: Buffer, startedAt?: string): Promise<SnapshotManifest> {
-  const draft = await repo.claim(name, new Date());
+async function write(
+  name: string,
+  archive: Buffer,
+  startedAt?: string,
+  into = repo,
+): Promise<SnapshotManifest> {
+  const draft = await into.claim(name, new Date());
   await draft.startArchive(Readable.from([archive]));
   await draft.writeLog([{ msg: 'listed' }]);
   return draft.commit(fields(name, startedAt));
@@ -215,5 +221,39 @@ describe('snapshot repository', () => {
       ['killed', false],
       ['running', true],
     ]);
+  });
+});
+
+describe('signed snapshots in the repository', () => {
+  const pem = () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    return {
+      signing: parseSigningKey(privateKey.export({ format: 'pem', type: 'pkcs8' }), 'k'),
+      verify: parseVerifyKey(publicKey.export({ format: 'pem', type: 'spki' }), 'k.pub'),
+    };
+  };
+  const a = pem();
+  const b = pem();
+  const bytes = Buffer.from('archive');
+
+  it('signs on commit, reads back with the key, refuses without a good signature', async () => {
+    await write('signed', bytes, undefined, repo.signingWith(a.signing));
+    await write('unsigned', bytes);
+    await write('other', bytes, undefined, repo.signingWith(b.signing));
+    expect(await files()).toContain('snapshots/signed/snapshot.json.sig');
+    const strict = repo.requiringSignature(a.verify);
+    expect((await strict.readManifest('signed')).name).toBe('signed');
+    expect(await repo.readSignature('signed')).toMatchObject({
+      signature: { keyFingerprint: a.signing.fingerprint },
+    });
+    await expect(strict.readManifest('unsigned')).rejects.toThrow(SignatureError);
+    await expect(strict.readManifest('other')).rejects.toThrow(/signed by another key/);
+    const path = join(root, 'snapshots', 'signed', 'snapshot.json');
+    const raw = await readFile(path);
+    raw[raw.length - 2] = 0x7c; // the closing brace → `|`: the bytes changed
+    await writeFile(path, raw);
+    await expect(strict.readManifest('signed')).rejects.toThrow(/changed after it was signed/);
+    await repo.delete('signed');
+    expect(await files()).not.toContain('snapshots/signed/snapshot.json.sig');
   });
 });

@@ -14,15 +14,18 @@ import {
   lastValue,
   parseLabels,
   type SelectionArgs,
+  type SignArgs,
   selectionFrom,
   selectionOptions,
+  signKeyFileFrom,
+  signOptions,
   ttlFrom,
 } from '../flags.js';
-import { readEncryption } from '../keys.js';
-import { formatData, humanBytes, table } from '../output.js';
+import { readEncryption, readSigningKey, signingRepository } from '../keys.js';
+import { formatData, humanBytes, sanitize, table } from '../output.js';
 import { Progress } from '../progress.js';
 
-interface BackupArgs extends SelectionArgs, EncryptArgs {
+interface BackupArgs extends SelectionArgs, EncryptArgs, SignArgs {
   name?: string;
   ttl?: string;
   labels?: string[];
@@ -35,6 +38,8 @@ export interface BackupCommandOptions extends CommonOptions {
   ttlMs?: number;
   labels: Record<string, string>;
   encryption?: EncryptionSpec;
+  /** --sign-key: the Ed25519 private key (PEM) that signs snapshot.json, read when it runs. */
+  signKeyFile?: string;
 }
 
 /** Shows a backup's progress (lists done, objects, bytes) on a progress line. */
@@ -56,7 +61,7 @@ export function backupSummary(m: SnapshotManifest): string {
   out += table(['RESOURCE', 'OBJECTS'], rows);
   if (m.warnings.length > 0) {
     out += `\n${m.warnings.length} warning(s), left out of the snapshot:\n`;
-    for (const w of m.warnings) out += `  - ${w.message}\n`;
+    for (const w of m.warnings) out += `  - ${sanitize(w.message)}\n`;
   }
   return out;
 }
@@ -73,7 +78,10 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
   command: 'backup [name]',
   describe: 'Back up namespaces into a snapshot',
   builder: (y) =>
-    selectionOptions(y)
+    signOptions(
+      selectionOptions(y),
+      'Sign snapshot.json with this Ed25519 private key (PEM, from openssl genpkey -algorithm ed25519)',
+    )
       .positional('name', {
         type: 'string',
         describe: 'Snapshot name (default: <namespace>-<UTC timestamp>)',
@@ -110,6 +118,7 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
     if (a.name !== undefined) validateSnapshotName(a.name);
     const encryption = encryptionFrom(a);
     const ttlMs = ttlFrom(a.ttl);
+    const signKeyFile = signKeyFileFrom(a);
     return {
       ...common,
       ...(a.name !== undefined ? { name: a.name } : {}),
@@ -117,13 +126,15 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
       ...(ttlMs !== undefined ? { ttlMs } : {}),
       labels: parseLabels(a.labels),
       ...(encryption ? { encryption } : {}),
+      ...(signKeyFile !== undefined ? { signKeyFile } : {}),
     };
   },
   run: async (deps, o) => {
     const { io } = deps;
     const encryption = await readEncryption(o.encryption);
+    const signing = await readSigningKey(o.signKeyFile);
     const { runBackup } = await import('../../backup/run.js');
-    const [client, { snapshots, location }] = await Promise.all([
+    const [client, { snapshots: store, location }] = await Promise.all([
       deps.kube(o.kube),
       deps.storage(o.storage),
     ]);
@@ -133,6 +144,7 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
         'add --encrypt-to RECIPIENT (age public key) or --encrypt-passphrase-file FILE',
       );
     }
+    const snapshots = await signingRepository(store, location, signing);
     const progress = Progress.for(io.stderr, !o.progress);
     try {
       const manifest = await runBackup(

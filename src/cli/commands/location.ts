@@ -1,9 +1,12 @@
 // `location add|list|remove`: the named storage locations of the config file.
+import { readFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
+import { UserError } from '../../core/errors.js';
 import { validateLocationName } from '../../storage/config.js';
 import { parseLocationUrl } from '../../storage/location-url.js';
 import { adapt, type Command, type Wiring } from '../command.js';
 import type { GlobalArgs } from '../context.js';
+import { keyFileFlag } from '../flags.js';
 import { formatData, type OutputFormat, parseOutput, table } from '../output.js';
 
 interface AddArgs {
@@ -12,6 +15,7 @@ interface AddArgs {
   default?: boolean;
   overwrite?: boolean;
   'require-encryption'?: boolean;
+  'verify-key'?: string;
 }
 
 export interface AddOptions {
@@ -20,6 +24,8 @@ export interface AddOptions {
   default: boolean;
   overwrite: boolean;
   requireEncryption: boolean;
+  /** --verify-key: the public key file, read (and its PEM stored) when the command runs. */
+  verifyKeyFile?: string;
 }
 
 export const addCommand: Command<AddArgs, AddOptions> = {
@@ -40,24 +46,44 @@ export const addCommand: Command<AddArgs, AddOptions> = {
       .option('require-encryption', {
         type: 'boolean',
         describe: 'Refuse unencrypted backups to this location',
+      })
+      .option('verify-key', {
+        type: 'string',
+        describe:
+          'Require signatures: restore, diff and verify refuse snapshots not signed by this Ed25519 public key (PEM; kept in the config), and backups here need --sign-key',
       }) as Argv<AddArgs>,
   options: (a, env) => {
     validateLocationName(String(a.name));
     parseLocationUrl(String(a.url), env);
+    const verifyKeyFile = keyFileFlag(a['verify-key'], '--verify-key', 'sign.pub.pem');
     return {
       name: String(a.name),
       url: String(a.url),
       default: a.default === true,
       overwrite: a.overwrite === true,
       requireEncryption: a['require-encryption'] === true,
+      ...(verifyKeyFile !== undefined ? { verifyKeyFile } : {}),
     };
   },
   run: async ({ io }, o) => {
     const { addLocation } = await import('../../storage/config.js');
+    let verifyKey: string | undefined;
+    if (o.verifyKeyFile !== undefined) {
+      const { parseVerifyKey } = await import('../../crypto/sign.js');
+      verifyKey = await readFile(o.verifyKeyFile, 'utf8').catch((err: Error) => {
+        throw new UserError(`cannot read verify key file ${o.verifyKeyFile}: ${err.message}`);
+      });
+      parseVerifyKey(verifyKey, `the verify key file ${o.verifyKeyFile}`);
+    }
     await addLocation(
       o.name,
       o.url,
-      { default: o.default, overwrite: o.overwrite, requireEncryption: o.requireEncryption },
+      {
+        default: o.default,
+        overwrite: o.overwrite,
+        requireEncryption: o.requireEncryption,
+        ...(verifyKey !== undefined ? { verifyKey } : {}),
+      },
       io.env,
     );
     io.stdout.write(`location ${o.name} added\n`);
@@ -70,17 +96,30 @@ export const listCommand: Command<object, { output: OutputFormat }> = {
   options: (a) => ({ output: parseOutput(a.output) }),
   run: async ({ io }, o) => {
     const { listLocations } = await import('../../storage/config.js');
-    const all = await listLocations(io.env);
+    const { parseVerifyKey } = await import('../../crypto/sign.js');
+    const signer = (pem: string | undefined, name: string) => {
+      if (pem === undefined) return undefined;
+      try {
+        return parseVerifyKey(pem, name).fingerprint;
+      } catch {
+        return 'invalid key';
+      }
+    };
+    const all = (await listLocations(io.env)).map(({ verifyKey, ...l }) => {
+      const s = signer(verifyKey, l.name);
+      return { ...l, ...(s !== undefined ? { signedBy: s } : {}) };
+    });
     if (o.output !== 'table') io.stdout.write(await formatData(all, o.output));
     else
       io.stdout.write(
         table(
-          ['NAME', 'URL', 'DEFAULT', 'ENCRYPTION'],
+          ['NAME', 'URL', 'DEFAULT', 'ENCRYPTION', 'SIGNATURES'],
           all.map((l) => [
             l.name,
             l.url,
             l.default ? 'yes' : '',
             l.requireEncryption ? 'required' : '',
+            l.signedBy ? `required (${l.signedBy})` : '',
           ]),
         ),
       );

@@ -1,7 +1,7 @@
 // The human report of a restore or diff: a table per resource, then what differs, what could
 // not be validated and what failed, then the totals. Pure.
 import type { RestoreReport } from '../../restore/run.js';
-import { table } from '../output.js';
+import { sanitize, table } from '../output.js';
 
 export interface SummaryRow {
   kind: string;
@@ -34,7 +34,7 @@ export function summarize(report: RestoreReport): SummaryRow[] {
 }
 
 function objectName(r: { resource: string; namespace?: string; name: string }): string {
-  return `${r.resource}/${r.name}${r.namespace ? ` -n ${r.namespace}` : ''}`;
+  return sanitize(`${r.resource}/${r.name}${r.namespace ? ` -n ${r.namespace}` : ''}`);
 }
 
 export function restoreReportText(report: RestoreReport, verb: 'restore' | 'diff'): string {
@@ -46,7 +46,8 @@ export function restoreReportText(report: RestoreReport, verb: 'restore' | 'diff
       : report.dryRun
         ? `Restore of ${report.snapshot} (dry run, ${report.dryRun}): nothing was changed`
         : `Restore of ${report.snapshot}`;
-  let out = `${title}\n\n`;
+  let out = `${sanitize(title)}\n\n`;
+  out += escalationWarning(report);
   out += table(
     ['RESOURCE', 'KIND', created ? 'CREATED' : 'TO CREATE', 'EXISTS', 'SKIPPED', 'FAILED'],
     summarize(report).map((r) => [r.resource, r.kind, r.created, r.exists, r.skipped, r.failed]),
@@ -59,15 +60,27 @@ export function restoreReportText(report: RestoreReport, verb: 'restore' | 'diff
     for (const r of differs) {
       out += `  ${objectName(r)}\n`;
       for (const d of r.diff ?? [])
-        out += `      ${d.path}: cluster has ${JSON.stringify(d.before)}, snapshot has ${JSON.stringify(d.after)}\n`;
+        out += `      ${sanitize(`${d.path}: cluster has ${JSON.stringify(d.before)}, snapshot has ${JSON.stringify(d.after)}`)}\n`;
     }
   }
   if (unvalidated.length > 0)
-    out += `\n${unvalidated.length} object(s) not validated: ${unvalidated[0]?.message}\n`;
+    out += `\n${unvalidated.length} object(s) not validated: ${sanitize(String(unvalidated[0]?.message))}\n`;
   if (failed.length > 0) {
     out += `\nFailed:\n`;
-    for (const r of failed) out += `  ${objectName(r)}: ${r.message}\n`;
+    for (const r of failed) out += `  ${objectName(r)}: ${sanitize(String(r.message))}\n`;
   }
   out += `\n${created ? t.created : t['would-create']} ${created ? 'created' : 'to create'}, ${t['exists-identical']} identical, ${t['exists-differs']} differ, ${t.skipped} skipped, ${t.failed} failed\n`;
   return out;
+}
+
+/**
+ * The warning before the summary: bindings that grant wide rights (a ClusterRoleBinding, or a
+ * RoleBinding to cluster-admin, admin, edit or a ClusterRole with `*` verbs). Empty when none.
+ */
+export function escalationWarning(report: RestoreReport): string {
+  const e = report.escalations ?? [];
+  if (e.length === 0) return '';
+  let out = `warning: ${e.length} binding(s) in this ${report.dryRun ? 'plan' : 'snapshot'} grant wide RBAC rights; check who they name before trusting the snapshot:\n`;
+  for (const x of e) out += `  ${objectName(x)}: ${sanitize(x.reason)}\n`;
+  return `${out}\n`;
 }

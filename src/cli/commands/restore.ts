@@ -21,7 +21,7 @@ import {
   listFlag,
   resourceListsFrom,
 } from '../flags.js';
-import { readKeys } from '../keys.js';
+import { readKeys, verifiedRepository } from '../keys.js';
 import { type OutputFormat, writeData } from '../output.js';
 import { Progress } from '../progress.js';
 import { restoreReportText } from './restore-report.js';
@@ -181,8 +181,11 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
     return { ...target, mode, concurrency: concurrencyFrom(a.concurrency) };
   },
   run: async (deps, o) => {
-    const { snapshots } = await deps.storage(o.storage);
-    const { loadSnapshot, runRestore } = await import('../../restore/run.js');
+    const opened = await deps.storage(o.storage);
+    // Signed snapshots: snapshot.json is checked against the key before anything else.
+    const { snapshots } = await verifiedRepository(opened.snapshots, opened.location, o.keys);
+    const { runRestore } = await import('../../restore/run.js');
+    const { loadSnapshot } = await import('../../restore/snapshot.js');
     const mode: RunMode =
       o.mode === 'client-dry-run'
         ? { kind: o.mode }
@@ -223,8 +226,10 @@ export const diffCommand: Command<DiffArgs, DiffCommandOptions> = {
     }) as Argv<DiffArgs>,
   options: async (a, env) => ({ ...(await targetFrom(a, env)), details: a.details === true }),
   run: async (deps, o) => {
-    const { snapshots } = await deps.storage(o.storage);
-    const { loadSnapshot, runRestore } = await import('../../restore/run.js');
+    const opened = await deps.storage(o.storage);
+    const { snapshots } = await verifiedRepository(opened.snapshots, opened.location, o.keys);
+    const { runRestore } = await import('../../restore/run.js');
+    const { loadSnapshot } = await import('../../restore/snapshot.js');
     const client = await deps.kube(o.kube);
     const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
       client,

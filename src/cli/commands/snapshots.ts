@@ -13,8 +13,8 @@ import {
   keyFilesFrom,
   keyOptions,
 } from '../flags.js';
-import { readKeys } from '../keys.js';
-import { age, formatData, humanBytes, table } from '../output.js';
+import { readKeys, verifiedRepository } from '../keys.js';
+import { age, formatData, humanBytes, sanitize, table } from '../output.js';
 
 export type ListOptions = Pick<CommonOptions, 'storage' | 'output'>;
 
@@ -47,7 +47,7 @@ export const listCommand: Command<{ all?: boolean }, ListAllOptions> = {
     const { snapshots } = await storage(o.storage);
     const { snapshots: all, damaged, incomplete: found } = await snapshots.list();
     const incomplete = o.all ? found : [];
-    for (const d of damaged) io.stderr.write(`warning: ${d.message}\n`);
+    for (const d of damaged) io.stderr.write(`warning: ${sanitize(d.message)}\n`);
     if (o.output !== 'table') {
       const data = o.all
         ? {
@@ -143,7 +143,8 @@ export const describeCommand: Command<NameArgs, DescribeOptions> = {
       `Objects:       ${m.totalObjects}`,
       '',
     ];
-    io.stdout.write(lines.join('\n'));
+    // Every value comes from snapshot.json, which whoever can write the bucket can write.
+    io.stdout.write(lines.map((l) => sanitize(l)).join('\n'));
     io.stdout.write(
       table(
         ['RESOURCE', 'API VERSION', 'OBJECTS'],
@@ -151,7 +152,7 @@ export const describeCommand: Command<NameArgs, DescribeOptions> = {
       ),
     );
     io.stdout.write(`\nWarnings:      ${m.warnings.length === 0 ? '<none>' : ''}\n`);
-    for (const w of m.warnings) io.stdout.write(`  - ${w.message}\n`);
+    for (const w of m.warnings) io.stdout.write(`  - ${sanitize(w.message)}\n`);
   },
 };
 
@@ -196,10 +197,26 @@ export const verifyCommand: Command<NameArgs & KeyArgs, VerifyOptions> = {
     >,
   options: (a, env) => ({ ...nameOptionsFrom(a), keys: keyFilesFrom(a, env) }),
   run: async ({ io, storage }, o) => {
-    const { snapshots } = await storage(o.storage);
+    const opened = await storage(o.storage);
+    const { snapshots, verifyKey } = await verifiedRepository(
+      opened.snapshots,
+      opened.location,
+      o.keys,
+    );
     const { verifySnapshot } = await import('../../snapshots/verify.js');
+    // With a verify key, readManifest has refused anything but a good signature by it.
     const r = await verifySnapshot(snapshots, o.name, await readKeys(o.keys));
-    if (o.output !== 'table') io.stdout.write(await formatData(r, o.output));
+    // Checked: the key's own fingerprint (a second read could differ). Unchecked: what is stored.
+    const stored = verifyKey ? undefined : await snapshots.readSignature(o.name);
+    const signature = verifyKey
+      ? { keyFingerprint: verifyKey.fingerprint, verified: true }
+      : stored
+        ? 'damaged' in stored
+          ? { damaged: stored.damaged }
+          : { keyFingerprint: stored.signature.keyFingerprint, verified: false }
+        : undefined;
+    if (o.output !== 'table')
+      io.stdout.write(await formatData(signature ? { ...r, signature } : r, o.output));
     else if (r.ok && !r.contentsChecked)
       io.stdout.write(
         `snapshot ${r.name}: stored bytes intact (checksum matches); it is encrypted, pass --identity-file to check its contents\n`,
@@ -208,8 +225,20 @@ export const verifyCommand: Command<NameArgs & KeyArgs, VerifyOptions> = {
       io.stdout.write(`snapshot ${r.name} is intact: ${r.objects} objects, checksum matches\n`);
     else {
       io.stdout.write(`snapshot ${r.name} is DAMAGED:\n`);
-      for (const p of r.problems) io.stdout.write(`  - ${p}\n`);
+      for (const p of r.problems) io.stdout.write(`  - ${sanitize(p)}\n`);
     }
+    if (o.output === 'table') io.stdout.write(`${signatureLine(signature)}\n`);
     if (!r.ok) throw new CommandFailed(EXIT.error, `snapshot ${r.name} is damaged`);
   },
 };
+
+/** `verify`'s line on the signature: who signed, and whether that was checked. */
+export function signatureLine(
+  s: { damaged: string } | { keyFingerprint: string; verified: boolean } | undefined,
+): string {
+  if (!s) return 'signature: none (unsigned)';
+  if ('damaged' in s) return `signature: damaged (${sanitize(s.damaged)})`;
+  return s.verified
+    ? `signed by ${s.keyFingerprint}: signature verified`
+    : `signed by ${s.keyFingerprint} (not checked: pass --verify-key to check it)`;
+}

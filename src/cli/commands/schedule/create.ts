@@ -8,7 +8,15 @@ import { type CronSchedule, parseCron, upcomingRuns } from '../../../schedule/cr
 import { DEFAULT_IMAGE, validateScheduleName } from '../../../schedule/render.js';
 import type { Command } from '../../command.js';
 import type { GlobalArgs, Io } from '../../context.js';
-import { commonFrom, type RetentionArgs, retentionOptions } from '../../flags.js';
+import {
+  commonFrom,
+  type RetentionArgs,
+  retentionOptions,
+  type SignArgs,
+  signKeyFileFrom,
+  signOptions,
+} from '../../flags.js';
+import { checkSigningKey, readSigningKey } from '../../keys.js';
 import { formatData, type OutputFormat } from '../../output.js';
 import {
   type BackupFlagArgs,
@@ -20,7 +28,7 @@ import {
   scheduledBackupFrom,
 } from './shared.js';
 
-interface CreateArgs extends InstallArgs, BackupFlagArgs, RetentionArgs {
+interface CreateArgs extends InstallArgs, BackupFlagArgs, RetentionArgs, SignArgs {
   name: string;
   schedule: string;
   image?: string;
@@ -40,6 +48,8 @@ export interface ScheduleCreateOptions extends ScheduleTarget, ScheduledBackup {
   timeZone?: string;
   suspend: boolean;
   image: string;
+  /** --sign-key: the private key file; its PEM goes into the schedule's Secret only. */
+  signKeyFile?: string;
 }
 
 function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions {
@@ -53,6 +63,7 @@ function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions {
   if (timeZone !== undefined) validateTimeZone(timeZone);
   // Retention counts days in the schedule's zone; without one, in UTC like the controller.
   const backup = scheduledBackupFrom(a, timeZone ?? 'UTC', true);
+  const signKeyFile = signKeyFileFrom(a);
   const image = a.image ?? DEFAULT_IMAGE;
   if (image.trim() === '' || /\s/.test(image)) throw new UserError(`invalid --image "${image}"`);
   if (!isDns1123Label(a['install-namespace']))
@@ -68,6 +79,7 @@ function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions {
     ...(timeZone !== undefined ? { timeZone } : {}),
     suspend: a.suspend === true,
     image,
+    ...(signKeyFile !== undefined ? { signKeyFile } : {}),
     ...backup,
   };
 }
@@ -87,7 +99,10 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
   command: 'create <name>',
   describe: 'Create (or update) a schedule: a CronJob that backs up and prunes in the cluster',
   builder: (y) =>
-    retentionOptions(installOption(backupFlags(y)))
+    signOptions(
+      retentionOptions(installOption(backupFlags(y))),
+      'Sign each snapshot with this Ed25519 private key (PEM); it is copied into the schedule Secret, never into args',
+    )
       .positional('name', { type: 'string', demandOption: true, describe: 'Schedule name' })
       .option('schedule', {
         type: 'string',
@@ -118,7 +133,9 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
   run: async ({ io, kube }, o) => {
     const { resolveScheduleStorage } = await import('../../../schedule/storage.js');
     const { createSchedule } = await import('../../../schedule/apply.js');
+    const signing = await readSigningKey(o.signKeyFile);
     const storage = await resolveScheduleStorage(o.storage, io.env);
+    await checkSigningKey(signing, storage);
     if (storage.requireEncryption && o.encryptTo.length === 0) {
       throw new UserError(
         'the storage location requires encrypted backups',
@@ -140,10 +157,12 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
         ...(o.ttl ? { ttl: o.ttl.text } : {}),
         labels: o.labels,
         encryptTo: o.encryptTo,
+        ...(signing ? { sign: true } : {}),
         keep: o.policy.keep,
       },
       storage,
       o.dryRun,
+      signing?.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     );
     for (const w of [...storage.warnings, ...r.warnings]) io.stderr.write(`warning: ${w}\n`);
     if (o.dryRun) {

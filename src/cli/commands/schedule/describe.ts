@@ -1,8 +1,8 @@
 // `schedule describe`: one schedule's options, rights, runs and next runs.
-import { describeRule } from '../../../schedule/render.js';
+import { describeRule, names } from '../../../schedule/render.js';
 import { KEEP_RULES } from '../../../snapshots/retention.js';
 import type { Command } from '../../command.js';
-import { formatData, table } from '../../output.js';
+import { formatData, sanitize, table } from '../../output.js';
 import {
   lastSnapshotField,
   lastSnapshots,
@@ -41,6 +41,8 @@ export const describeCommand: Command<NameArgs, ScheduleDescribeOptions> = {
       `Storage:          ${d.storage ?? '<unknown>'}`,
       `Service account:  ${d.serviceAccount}`,
     ];
+    if (d.signed)
+      lines.push(`Signing:          signed with the key in Secret ${d.namespace}/${secretName(d)}`);
     if (sel) {
       lines.push(
         'Backs up:',
@@ -73,7 +75,8 @@ export const describeCommand: Command<NameArgs, ScheduleDescribeOptions> = {
     }
     lines.push('Jobs:');
     if (d.jobs.length === 0) lines.push('  <none>');
-    io.stdout.write(`${lines.join('\n')}\n`);
+    // Values come from the CronJob's annotation and the snapshots' snapshot.json.
+    io.stdout.write(`${lines.map((l) => sanitize(l)).join('\n')}\n`);
     if (d.jobs.length > 0) {
       const rows = table(
         ['NAME', 'STATUS', 'TRIGGER', 'CREATED', 'COMPLETED'],
@@ -89,3 +92,5 @@ export const describeCommand: Command<NameArgs, ScheduleDescribeOptions> = {
     }
   },
 };
+
+const secretName = (d: { name: string; namespace: string }) => names(d.name, d.namespace).secret;

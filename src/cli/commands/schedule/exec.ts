@@ -1,8 +1,8 @@
 // `schedule exec` (hidden): what the CronJob's container runs, one backup and then the
 // schedule's prune.
 import type { Argv } from 'yargs';
-import { CommandFailed, EXIT } from '../../../core/errors.js';
-import { validateScheduleName } from '../../../schedule/render.js';
+import { CommandFailed, EXIT, UserError } from '../../../core/errors.js';
+import { SIGN_KEY_VAR, validateScheduleName } from '../../../schedule/render.js';
 import { VERSION } from '../../../version.js';
 import type { Command, KubeTarget } from '../../command.js';
 import { kubeFrom, type RetentionArgs, retentionOptions } from '../../flags.js';
@@ -18,6 +18,7 @@ import {
 
 interface ExecArgs extends BackupFlagArgs, RetentionArgs {
   name: string;
+  sign?: boolean;
 }
 
 export interface ScheduleExecOptions extends ScheduledBackup {
@@ -26,6 +27,8 @@ export interface ScheduleExecOptions extends ScheduledBackup {
   /** Show a progress line (on a terminal). */
   progress: boolean;
   name: string;
+  /** The Ed25519 private key (PEM) from the schedule's Secret (SIGN_KEY_VAR), with --sign. */
+  signingKeyPem?: string;
 }
 
 export const execCommand: Command<ExecArgs, ScheduleExecOptions> = {
@@ -35,20 +38,37 @@ export const execCommand: Command<ExecArgs, ScheduleExecOptions> = {
   builder: (y) =>
     retentionOptions(backupFlags(y))
       .positional('name', { type: 'string', demandOption: true })
-      .option('time-zone', { type: 'string', default: 'UTC' }) as Argv<ExecArgs>,
-  options: (a) => {
+      .option('time-zone', { type: 'string', default: 'UTC' })
+      .option('sign', {
+        type: 'boolean',
+        describe: `Sign with the private key (PEM) in $${SIGN_KEY_VAR} (the schedule's Secret)`,
+      }) as Argv<ExecArgs>,
+  options: (a, env) => {
     validateScheduleName(a.name);
+    const pem = env[SIGN_KEY_VAR];
+    if (a.sign === true && !pem)
+      throw new UserError(
+        `schedule ${a.name} signs its snapshots, and $${SIGN_KEY_VAR} is empty`,
+        `the schedule's Secret must hold ${SIGN_KEY_VAR}; create the schedule again with --sign-key`,
+      );
     return {
       kube: kubeFrom(a),
       ...(a.storage !== undefined ? { storage: a.storage } : {}),
       progress: a.progress !== false,
       name: a.name,
+      ...(a.sign === true && pem ? { signingKeyPem: pem } : {}),
       ...scheduledBackupFrom(a, a['time-zone'] ?? 'UTC', false),
     };
   },
   run: async ({ io, kube, storage, stopSignal }, o) => {
     const { execSchedule } = await import('../../../schedule/exec.js');
-    const [client, { snapshots }] = await Promise.all([kube(o.kube), storage(o.storage)]);
+    const { parseSigningKey } = await import('../../../crypto/sign.js');
+    const signing =
+      o.signingKeyPem !== undefined
+        ? parseSigningKey(o.signingKeyPem, `$${SIGN_KEY_VAR}`)
+        : undefined;
+    const [client, opened] = await Promise.all([kube(o.kube), storage(o.storage)]);
+    const snapshots = signing ? opened.snapshots.signingWith(signing) : opened.snapshots;
     const encryption = o.encryptTo.length > 0 ? { recipients: o.encryptTo } : undefined;
     const progress = Progress.for(io.stderr, !o.progress);
     let result: Awaited<ReturnType<typeof execSchedule>>;

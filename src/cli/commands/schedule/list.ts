@@ -1,7 +1,7 @@
 // `schedule list`: the schedules of an install namespace and the newest snapshot of each.
 import type { Argv } from 'yargs';
 import type { Command } from '../../command.js';
-import { formatData, type OutputFormat, parseOutput, table } from '../../output.js';
+import { formatData, type OutputFormat, parseOutput, sanitize, table } from '../../output.js';
 import {
   type InstallArgs,
   installOption,
@@ -29,7 +29,9 @@ export const listCommand: Command<InstallArgs, ScheduleListOptions> = {
     const last = await lastSnapshots(deps, infos);
     for (const [name, l] of last)
       if (l.error !== undefined)
-        io.stderr.write(`warning: cannot read the snapshots of schedule ${name}: ${l.error}\n`);
+        io.stderr.write(
+          `warning: cannot read the snapshots of schedule ${name}: ${sanitize(l.error)}\n`,
+        );
     if (o.output !== 'table') {
       io.stdout.write(
         await formatData(
