@@ -2,7 +2,7 @@
 // snapshot.json written last so a half-written snapshot never shows up in `list`.
 import { objectEntryPath } from '../archive/format.js';
 import { ArchiveWriter } from '../archive/writer.js';
-import { errorMessage, Interrupted, UserError } from '../core/errors.js';
+import { Interrupted, UserError } from '../core/errors.js';
 import { defaultSnapshotName, validateSnapshotName } from '../core/names.js';
 import { mapLimit } from '../core/pool.js';
 import {
@@ -23,11 +23,19 @@ import { collectionPath, type DiscoveredType, discover, objectPath } from '../ku
 import { economizeHeap } from '../node-flags.js';
 import type { SnapshotRepository } from '../snapshots/repository.js';
 import {
-  clusterRolesOf,
+  CLUSTER_RBAC,
+  forbiddenAccess,
+  knownUnlistable,
+  listAccess,
+  type NamespaceRights,
+} from './access.js';
+import { addRelated, type LogLine } from './related.js';
+import {
   type ListJob,
   listableTypes,
   planListJobs,
   RelatedCollector,
+  relatedTypes,
 } from './select.js';
 
 /**
@@ -65,15 +73,6 @@ export interface BackupDeps {
   client: KubeClient;
   snapshots: SnapshotRepository;
   toolVersion: string;
-}
-
-interface LogLine {
-  ts: string;
-  level: 'info' | 'warning';
-  msg: string;
-  resource?: string;
-  namespace?: string;
-  count?: number;
 }
 
 export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<SnapshotManifest> {
@@ -160,7 +159,22 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       related.observe(type, full);
     };
 
-    const jobs = planListJobs(types, sel, namespaces);
+    // What the user may list in each named namespace, asked once per namespace up front:
+    // types they may not list are not requested (see access.ts for what that means).
+    const rights = sel.allNamespaces ? new Map() : await reviewRights(client, namespaces);
+    const planned = planListJobs(types, sel, namespaces);
+    const jobs: typeof planned = [];
+    for (const job of planned) {
+      const access = listAccess(job.type, job.namespace ? rights.get(job.namespace) : undefined);
+      const where = { resource: qualifiedResource(job.type), namespace: job.namespace };
+      if (access.kind === 'list') jobs.push(job);
+      else if (access.kind === 'leave-out')
+        note({ level: 'info', msg: `left out ${describeJob(job)}: ${access.reason}`, ...where });
+      else {
+        unread++;
+        warn({ ...where, message: `skipped ${describeJob(job)}: forbidden` });
+      }
+    }
     let namespacedRead = 0;
     let listsDone = 0;
     const progress = () =>
@@ -197,6 +211,20 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
             err instanceof ApiError &&
             (err.statusCode === 403 || err.statusCode === 404 || err.statusCode === 405)
           ) {
+            const access =
+              err.statusCode === 403
+                ? forbiddenAccess(job.type, job.namespace ? rights.get(job.namespace) : undefined)
+                : undefined;
+            if (access?.kind === 'leave-out') {
+              note({
+                level: 'info',
+                msg: `left out ${describeJob(job)}: ${access.reason}`,
+                ...where,
+              });
+              listsDone++;
+              progress();
+              return;
+            }
             if (err.statusCode === 403) unread++;
             warn({
               ...where,
@@ -209,15 +237,36 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       }),
     );
 
-    if (namespacedRead === 0 && jobs.some((j) => j.type.namespaced)) {
+    if (namespacedRead === 0 && planned.some((j) => j.type.namespaced)) {
       throw new UserError(
         `nothing could be read from ${sel.allNamespaces ? 'any namespace' : `namespace(s) ${namespaces.join(', ')}`}: every list was forbidden, so no snapshot was written`,
         `check your rights, e.g. kubectl auth can-i list configmaps -n ${namespaces[0] ?? 'NAMESPACE'}`,
       );
     }
 
+    // Cluster RBAC that the reviews show this user may not list (a namespace-scoped user):
+    // its lack is expected and not theirs to fix, so it is logged, not warned about.
+    const reviews = [...rights.values()].filter((r): r is NamespaceRights => r !== undefined);
+    const relatedWarn = (w: SnapshotWarning) => {
+      const type =
+        types.find((t) => qualifiedResource(t) === w.resource) ??
+        discovery.types.find((t) => qualifiedResource(t) === w.resource);
+      if (w.resource && CLUSTER_RBAC.includes(w.resource) && type && knownUnlistable(type, reviews))
+        note({ level: 'info', msg: `not looked up: ${w.message}`, resource: w.resource });
+      else warn(w);
+    };
     if (sel.includeClusterResources === 'auto') {
-      await orUploadFailure(addRelated(client, types, related, namespaceObjects, add, warn));
+      await orUploadFailure(
+        addRelated(
+          client,
+          relatedTypes(discovery.types, sel),
+          related,
+          namespaceObjects,
+          add,
+          relatedWarn,
+          note,
+        ),
+      );
     }
 
     const tar = await orUploadFailure(writer.finish());
@@ -277,7 +326,16 @@ async function resolveNamespaces(
 ): Promise<{ namespaces: string[]; namespaceObjects: KubeObject[] }> {
   if (sel.allNamespaces) {
     const objs: KubeObject[] = [];
-    for await (const page of client.listPages(collectionPath(NAMESPACE_TYPE))) objs.push(...page);
+    try {
+      for await (const page of client.listPages(collectionPath(NAMESPACE_TYPE))) objs.push(...page);
+    } catch (err) {
+      if (err instanceof ApiError && err.statusCode === 403)
+        throw new UserError(
+          'you may not list namespaces, so -A cannot find them',
+          'name the namespaces to back up with -n NAMESPACE (repeatable)',
+        );
+      throw err;
+    }
     const keep = objs.filter((o) => !sel.excludeNamespaces.includes(o.metadata.name));
     return { namespaces: keep.map((o) => o.metadata.name).sort(), namespaceObjects: keep };
   }
@@ -307,59 +365,34 @@ async function resolveNamespaces(
   return { namespaces, namespaceObjects };
 }
 
-async function addRelated(
+/**
+ * One SelfSubjectRulesReview per namespace: the rules the user holds there. Undefined for a
+ * namespace whose review failed; the lists then decide.
+ */
+async function reviewRights(
   client: KubeClient,
-  types: DiscoveredType[],
-  related: RelatedCollector,
-  namespaceObjects: KubeObject[],
-  add: (t: ResourceType, o: KubeObject) => Promise<void>,
-  warn: (w: SnapshotWarning) => void,
-): Promise<void> {
-  const find = (group: string, resource: string) =>
-    types.find((t) => t.group === group && t.resource === resource);
-  const guarded = async (
-    type: DiscoveredType | undefined,
-    fn: (t: DiscoveredType) => Promise<void>,
-  ) => {
-    if (!type) return; // excluded by the user's filters
+  namespaces: string[],
+): Promise<Map<string, NamespaceRights | undefined>> {
+  const out = new Map<string, NamespaceRights | undefined>();
+  await mapLimit(namespaces, LIST_CONCURRENCY, async (namespace) => {
     try {
-      await fn(type);
+      const review = await client.request<{
+        status?: { resourceRules?: NamespaceRights['rules']; incomplete?: boolean };
+      }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectRulesReview',
+          spec: { namespace },
+        },
+      });
+      out.set(namespace, {
+        rules: review.status?.resourceRules ?? [],
+        incomplete: review.status?.incomplete ?? true,
+      });
     } catch (err) {
-      if (err instanceof ApiError && err.statusCode === 403) {
-        warn({
-          resource: qualifiedResource(type),
-          message: `related ${qualifiedResource(type)} not readable (forbidden): ${errorMessage(err)}`,
-        });
-      } else throw err;
-    }
-  };
-  await guarded(find('', 'namespaces'), async (t) => {
-    for (const ns of namespaceObjects) await add(t, ns);
-  });
-  await guarded(find('', 'persistentvolumes'), async (t) => {
-    for (const pv of related.persistentVolumes) {
-      const obj = await client.getOptional(objectPath(t, pv));
-      if (obj) await add(t, obj);
+      if (!(err instanceof ApiError)) throw err;
+      out.set(namespace, undefined);
     }
   });
-  await guarded(find('apiextensions.k8s.io', 'customresourcedefinitions'), async (t) => {
-    if (related.typesWithObjects.size === 0) return;
-    const crds: KubeObject[] = [];
-    for await (const page of client.listPages(collectionPath(t))) crds.push(...page);
-    const wanted = new Set(related.crdNames(crds));
-    for (const crd of crds) if (wanted.has(crd.metadata.name)) await add(t, crd);
-  });
-  await guarded(find('rbac.authorization.k8s.io', 'clusterrolebindings'), async (t) => {
-    if (related.serviceAccounts.size === 0) return;
-    const all: KubeObject[] = [];
-    for await (const page of client.listPages(collectionPath(t))) all.push(...page);
-    const bindings = related.clusterRoleBindings(all);
-    for (const b of bindings) await add(t, b);
-    await guarded(find('rbac.authorization.k8s.io', 'clusterroles'), async (crType) => {
-      for (const role of clusterRolesOf(bindings)) {
-        const obj = await client.getOptional(objectPath(crType, role));
-        if (obj) await add(crType, obj);
-      }
-    });
-  });
+  return out;
 }

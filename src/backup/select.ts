@@ -1,9 +1,11 @@
 // Pure decisions of a backup: which types to list where, and which cluster-scoped objects
-// an `auto` backup pulls in because included objects depend on them.
+// an `auto` backup pulls in because included objects depend on them (core/closure.ts).
+import { ClosureFacts } from '../core/closure.js';
 import { UserError } from '../core/errors.js';
 import { validateNamespaceName } from '../core/names.js';
 import {
   assertPatternsKnown,
+  matchesResource,
   type NamedType,
   selectTypes,
   validateLabelSelector,
@@ -58,50 +60,30 @@ export function planListJobs<T extends ResourceType>(
   return jobs.sort((a, b) => weight(a.type) - weight(b.type));
 }
 
-/** What included objects tell us about the cluster-scoped objects they need. */
-export class RelatedCollector {
-  readonly persistentVolumes = new Set<string>();
-  /** `namespace/name` of every included ServiceAccount. */
-  readonly serviceAccounts = new Set<string>();
-  /** Qualified names (`plural.group`) of types that had at least one object. */
-  readonly typesWithObjects = new Set<string>();
-
-  observe(type: ResourceType, obj: KubeObject): void {
-    this.typesWithObjects.add(qualifiedResource(type));
-    if (type.group === '' && type.resource === 'persistentvolumeclaims') {
-      const vol = (obj.spec as { volumeName?: string } | undefined)?.volumeName;
-      if (vol) this.persistentVolumes.add(vol);
-    }
-    if (type.group === '' && type.resource === 'serviceaccounts') {
-      this.serviceAccounts.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
-    }
-  }
-
-  /** CRD names (`plural.group`) of included custom resources, given the cluster's CRDs. */
-  crdNames(crds: KubeObject[]): string[] {
-    return crds.map((c) => c.metadata.name).filter((n) => this.typesWithObjects.has(n));
-  }
-
-  /** ClusterRoleBindings with a subject that is an included ServiceAccount. */
-  clusterRoleBindings(all: KubeObject[]): KubeObject[] {
-    return all.filter((crb) =>
-      (
-        (crb.subjects as { kind?: string; name?: string; namespace?: string }[] | undefined) ?? []
-      ).some(
-        (s) => s.kind === 'ServiceAccount' && this.serviceAccounts.has(`${s.namespace}/${s.name}`),
-      ),
-    );
-  }
+/**
+ * The types an `auto` backup may add related cluster objects of: every readable type the user
+ * did not exclude by name, whatever --include-resources says (a backup of only `kafkas` still
+ * needs the Namespace object and the CRD).
+ */
+export function relatedTypes<T extends NamedType & { verbs: string[] }>(
+  types: T[],
+  selection: Selection,
+): T[] {
+  return types.filter(
+    (t) =>
+      t.verbs.includes('list') &&
+      t.verbs.includes('get') &&
+      !selection.excludeResources.some((p) => p !== '*' && matchesResource(t, p)),
+  );
 }
 
-/** ClusterRoles named by the given bindings' roleRef. */
-export function clusterRolesOf(bindings: KubeObject[]): string[] {
-  const names = new Set<string>();
-  for (const b of bindings) {
-    const ref = b.roleRef as { kind?: string; name?: string } | undefined;
-    if (ref?.kind === 'ClusterRole' && ref.name) names.add(ref.name);
+/** What included objects tell us about the cluster-scoped objects they need. */
+export class RelatedCollector {
+  readonly facts = new ClosureFacts();
+
+  observe(type: ResourceType, obj: KubeObject): void {
+    this.facts.observe(qualifiedResource(type), obj);
   }
-  return [...names];
 }
 
 /** The checks of a selection that need no cluster: every command that backs up runs them first. */

@@ -88,9 +88,17 @@ export function planningView(o: KubeObject): KubeObject {
       claimRef: spec.claimRef,
       persistentVolumeReclaimPolicy: spec.persistentVolumeReclaimPolicy,
     };
-  if (o.kind === 'ClusterRoleBinding') {
+  // RBAC: what the application closure (core/closure.ts) reads.
+  if (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') {
     view.subjects = o.subjects;
     view.roleRef = o.roleRef;
+  }
+  if (o.kind === 'Role' || o.kind === 'ClusterRole') view.rules = o.rules;
+  if (o.kind === 'ClusterRole' && o.aggregationRule !== undefined)
+    view.aggregationRule = o.aggregationRule;
+  if (spec && o.kind === 'CustomResourceDefinition') {
+    const names = spec.names as { plural?: unknown } | undefined;
+    view.spec = { group: spec.group, names: { plural: names?.plural } };
   }
   for (const k of ['type', 'imagePullSecrets', 'automountServiceAccountToken']) {
     if (o[k] !== undefined) view[k] = o[k];

@@ -40,7 +40,8 @@ const SERVER_ANNOTATIONS = [
  * token volumes, Job UID labels, binding annotations) and also leaves out:
  * generateName, server-written annotations, every Service node port (allocated unless chosen,
  * and a chosen one was allocated to the other object just the same), and a claim's volumeName
- * (the volume it was bound to, often dynamically provisioned).
+ * (the volume it was bound to, often dynamically provisioned), and an aggregated ClusterRole's
+ * computed rules.
  */
 export function normalizeForCompare(obj: KubeObject): unknown {
   return normalizeInPlace(cloneJson(obj));
@@ -59,6 +60,12 @@ export function normalizeInPlace(obj: KubeObject): unknown {
     }
   } else if (isKind(out, '', 'PersistentVolumeClaim')) {
     delete asRecord(out.spec)?.volumeName;
+  } else if (
+    isKind(out, 'rbac.authorization.k8s.io', 'ClusterRole') &&
+    out.aggregationRule !== undefined
+  ) {
+    // Computed by the aggregation controller; a snapshot stores the rule, not the rules.
+    delete out.rules;
   }
   return out;
 }

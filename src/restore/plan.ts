@@ -1,5 +1,11 @@
 // planRestore: archive contents + options → what to create, in which order, and what is
 // left out and why. Pure; the runner executes it and `--dry-run=client` prints it.
+import {
+  applicationClosure,
+  CLUSTER_ROLE_BINDINGS,
+  CLUSTER_ROLES,
+  ClosureFacts,
+} from '../core/closure.js';
 import { UserError } from '../core/errors.js';
 import { matchesResource, type NamedType, unknownPatterns } from '../core/resources.js';
 import { matchesSelector, type Requirement } from '../core/selectors.js';
@@ -316,6 +322,21 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
       .filter((r) => r?.kind === 'ClusterRole')
       .map((r) => r?.name as string),
   );
+  // The application closure of the selection over the snapshot's cluster objects: CRDs its
+  // ServiceAccounts are granted, ClusterRoles its RoleBindings name and what they aggregate.
+  const facts = new ClosureFacts();
+  for (const a of selected) facts.observe(a.resource, a.object);
+  const clusterOf = (resource: string) =>
+    archived
+      .filter((a) => a.namespace === undefined && a.resource === resource)
+      .map((a) => a.object);
+  const closure = new Set(
+    applicationClosure(facts, {
+      crds: clusterOf(CRD),
+      clusterRoles: clusterOf(CLUSTER_ROLES),
+      clusterRoleBindings: clusterOf(CLUSTER_ROLE_BINDINGS),
+    }).map((i) => `${i.resource}/${i.name}`),
+  );
   for (const a of archived) {
     if (a.namespace !== undefined) continue;
     const structural = a.resource === NAMESPACES || a.resource === CRD;
@@ -327,7 +348,8 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
     const wanted =
       opts.includeClusterResources === 'true' ||
       (opts.includeClusterResources === 'auto' &&
-        relatedToNamespaces(a, selectedNs, usedTypes, roles));
+        (relatedToNamespaces(a, selectedNs, usedTypes, roles) ||
+          closure.has(`${a.resource}/${a.name}`)));
     if (!wanted)
       leaveOut(
         a,

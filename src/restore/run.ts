@@ -7,6 +7,7 @@ import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
+import { getIfAllowed, mayCreate, waitForCrds } from './cluster.js';
 import { digest } from './digest.js';
 import {
   boundClusterRole,
@@ -132,13 +133,6 @@ function skippedResult(s: LeftOut): ObjectResult {
     outcome: 'skipped',
     message: s.reason,
   };
-}
-
-function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
-  const conds =
-    (obj?.status as { conditions?: { type?: string; status?: string }[] } | undefined)
-      ?.conditions ?? [];
-  return conds.some((c) => c.type === type && c.status === 'True');
 }
 
 /**
@@ -284,9 +278,13 @@ async function restoreWith(
           `namespace ${p.namespace} does not exist yet, so the server cannot validate objects in it`,
         );
       }
-      const found = await existing.lookup(p);
+      let found: string | KubeObject | null | undefined = await existing.lookup(p);
+      // Not allowed to list its type: unknown, not absent. Asked by GET where GET is allowed.
+      if (found === undefined) found = await getIfAllowed(client, p);
       // Awaited here, so that a failed compare is this object's failure, not the run's.
       if (found) return await compare(client, p, found, withDiff);
+      if (found === undefined && mode.kind === 'compare')
+        return result(p, 'not-validated', 'not compared: you may neither list nor get it');
       if (mode.kind === 'compare') return result(p, 'would-create');
       try {
         await client.request('POST', collectionPath(p.type, p.namespace), {
@@ -318,11 +316,20 @@ async function restoreWith(
   // 1. CRDs, then wait until the API serves their resources.
   const crdResults = await mapLimit(plan.crds, concurrency, createOne);
   results.push(...crdResults);
-  if (persists) await waitForCrds(client, plan, crdResults);
+  if (persists)
+    await waitForCrds(
+      client,
+      plan,
+      new Set(crdResults.filter((r) => r.outcome === 'failed').map((r) => r.name)),
+    );
 
   // 2. Namespaces: wait out a Terminating one, then create it.
   const nsResults = await mapLimit(plan.namespaces, concurrency, async (ns) => {
-    const r = await ensureNamespace(client, ns, !persists, createOne, absentNamespaces);
+    const inside = plan.tiers.flat().find((p) => p.namespace === ns.name);
+    const r = await ensureNamespace(client, ns, !persists, createOne, absentNamespaces, {
+      withDiff,
+      inside,
+    });
     if (r.outcome === 'created') existing.createdNamespace(ns.name);
     return r;
   });
@@ -343,11 +350,20 @@ async function ensureNamespace(
   dryRun: boolean,
   createOne: (p: PlannedObject) => Promise<ObjectResult>,
   absent: Set<string>,
+  how: { withDiff: boolean; inside?: PlannedObject },
 ): Promise<ObjectResult> {
   const path = objectPath(ns.type, ns.name);
   const deadline = Date.now() + 180_000;
+  let current: KubeObject | undefined;
+  let readable = true;
   for (;;) {
-    const current = await client.getOptional(path);
+    try {
+      current = await client.getOptional(path);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.statusCode === 403)) throw err;
+      readable = false;
+      break;
+    }
     const terminating =
       (current?.status as { phase?: string } | undefined)?.phase === 'Terminating';
     if (!terminating) break;
@@ -363,51 +379,16 @@ async function ensureNamespace(
       return result(ns, 'failed', 'namespace still Terminating after 180s');
     await sleep(1000);
   }
+  // A namespace that exists is never created again (nor asked to be: a namespace user may not).
+  if (current) return compare(client, ns, current, how.withDiff);
+  // May not GET it, but may create the objects restored into it: it exists for this user.
+  if (!readable && how.inside && (await mayCreate(client, how.inside)))
+    return result(
+      ns,
+      'skipped',
+      'not readable by you; taken as existing: you may create objects in it',
+    );
   const r = await createOne(ns);
   if (dryRun && r.outcome === 'would-create') absent.add(ns.name);
   return r;
-}
-
-async function waitForCrds(
-  client: KubeClient,
-  plan: RestorePlan,
-  results: ObjectResult[],
-): Promise<void> {
-  const failed = new Set(results.filter((r) => r.outcome === 'failed').map((r) => r.name));
-  await Promise.all(
-    plan.crds
-      .filter((c) => !failed.has(c.name))
-      .map(async (crd) => {
-        const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline) {
-          const obj = await client.getOptional(objectPath(crd.type, crd.name));
-          if (conditionTrue(obj, 'Established') && conditionTrue(obj, 'NamesAccepted')) break;
-          await sleep(200);
-        }
-        // Established can precede the new endpoints being served for a moment.
-        const spec = (await crd.materialize()).spec as {
-          group: string;
-          names: { plural: string; kind: string };
-          scope: string;
-          versions: { name: string; served?: boolean; storage?: boolean }[];
-        };
-        const version = spec.versions.find((v) => v.storage)?.name ?? spec.versions[0]?.name;
-        if (!version) return;
-        const t = {
-          group: spec.group,
-          version,
-          resource: spec.names.plural,
-          kind: spec.names.kind,
-          namespaced: false,
-        };
-        while (Date.now() < deadline) {
-          try {
-            await client.get(collectionPath(t), { limit: 1 });
-            return;
-          } catch {
-            await sleep(200);
-          }
-        }
-      }),
-  );
 }

@@ -1,6 +1,6 @@
 // What a schedule owns in the cluster: find it, delete it, start a Job from its CronJob now,
 // suspend and resume it.
-import { NotFoundError } from '../core/errors.js';
+import { NotFoundError, UserError } from '../core/errors.js';
 import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath } from '../kube/discovery.js';
@@ -96,6 +96,12 @@ export async function deleteSchedule(
   installNamespace: string,
 ): Promise<string[]> {
   const cron = await client.getOptional(cronJobPath(name, installNamespace));
+  // A CronJob by that name that `schedule create` did not make is someone else's: untouched.
+  if (cron && cron.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY)
+    throw new UserError(
+      `CronJob ${name} in namespace ${installNamespace} is not a schedule (not made by kubectl snapshot schedule create); nothing was deleted`,
+      'list the schedules with: kubectl snapshot schedule list',
+    );
   const hint = cron ? (storedSpec(cron)?.selection?.namespaces ?? []) : [];
   const owned = await deleteOwned(client, name, installNamespace, hint);
   if (!cron && owned.length === 0) throw noSuchSchedule(name, installNamespace);

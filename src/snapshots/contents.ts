@@ -5,6 +5,7 @@
 // before any caller has changed anything.
 import { type ObjectLocation, parseObjectEntryPath, VERSION_ENTRY } from '../archive/format.js';
 import { DEFAULT_MAX_ENTRY, readArchive } from '../archive/reader.js';
+import { applicationClosure, ClosureFacts } from '../core/closure.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import { parseJson } from '../core/json.js';
 import type { KubeObject, ResourceCount, SnapshotManifest } from '../core/types.js';
@@ -66,8 +67,13 @@ export class ArchiveContentsCheck {
   private readonly counts = new Map<string, number>();
   private readonly namespaces: Set<string>;
   private readonly seen = new Set<string>();
-  private readonly clusterRoles: string[] = [];
-  private readonly boundRoles = new Set<string>();
+  /** What the namespaced entries need (core/closure.ts), and the closure's candidates. */
+  private readonly facts = new ClosureFacts();
+  private readonly closureCandidates = new Map<string, KubeObject[]>([
+    [CRDS, []],
+    [CLUSTER_ROLES, []],
+    [CRBS, []],
+  ]);
   private sawVersion = false;
   objects = 0;
 
@@ -137,6 +143,8 @@ export class ArchiveContentsCheck {
       );
     }
     if (loc.namespace === undefined) this.clusterScoped(name, loc, object);
+    else if (this.m.selection.includeClusterResources === 'auto')
+      this.facts.observe(loc.resource, object);
     return { loc, object, data };
   }
 
@@ -168,7 +176,10 @@ export class ArchiveContentsCheck {
           throw unrelated();
         break;
       case CRDS:
-        if (!((this.types.get(loc.name)?.count ?? 0) > 0)) throw unrelated();
+      case CLUSTER_ROLES:
+        // Checked in finish against the application closure of the namespaced entries,
+        // which may come later in the archive.
+        this.closureCandidates.get(loc.resource)?.push(o);
         break;
       case CRBS: {
         const subjects = Array.isArray(o.subjects) ? (o.subjects as unknown[]) : [];
@@ -177,15 +188,9 @@ export class ArchiveContentsCheck {
           return x?.kind === 'ServiceAccount' && ours(x.namespace);
         });
         if (!bound) throw unrelated();
-        const ref = o.roleRef as { kind?: unknown; name?: unknown } | undefined;
-        if (ref?.kind === 'ClusterRole' && typeof ref.name === 'string')
-          this.boundRoles.add(ref.name);
+        this.closureCandidates.get(CRBS)?.push(o);
         break;
       }
-      case CLUSTER_ROLES:
-        // Checked in finish: the binding naming it may come later in the archive.
-        this.clusterRoles.push(loc.name);
-        break;
     }
   }
 
@@ -203,11 +208,30 @@ export class ArchiveContentsCheck {
       throw this.corrupt(
         `snapshot.json says ${this.m.totalObjects} objects, archive has ${this.objects}`,
       );
-    for (const role of this.clusterRoles) {
-      if (!this.boundRoles.has(role)) {
-        throw this.corrupt(
-          `ClusterRole ${role} is bound by no ClusterRoleBinding of the snapshot's namespaces, as auto requires`,
-        );
+    if (this.m.selection.includeClusterResources !== 'auto') return;
+    const closure = new Set(
+      applicationClosure(this.facts, {
+        crds: this.closureCandidates.get(CRDS),
+        clusterRoles: this.closureCandidates.get(CLUSTER_ROLES),
+        clusterRoleBindings: this.closureCandidates.get(CRBS),
+      }).map((i) => `${i.resource}/${i.name}`),
+    );
+    // ClusterRoleBindings were checked as they came; the roles they name are theirs.
+    const crbs = this.closureCandidates.get(CRBS) ?? [];
+    for (const b of crbs) {
+      const ref = b.roleRef as { kind?: unknown; name?: unknown } | undefined;
+      if (ref?.kind === 'ClusterRole') closure.add(`${CLUSTER_ROLES}/${String(ref.name)}`);
+    }
+    for (const [resource, objs] of this.closureCandidates) {
+      if (resource === CRBS) continue;
+      for (const o of objs) {
+        if (!closure.has(`${resource}/${o.metadata.name}`)) {
+          throw this.corrupt(
+            resource === CLUSTER_ROLES
+              ? `ClusterRole ${o.metadata.name} is named by no binding of the snapshot's namespaces nor aggregated into a ClusterRole they need, as auto requires`
+              : `entry resources/${resource}/cluster/${o.metadata.name}.json is not related to the snapshot's namespaces, as auto requires`,
+          );
+        }
       }
     }
   }

@@ -263,7 +263,7 @@ describe('backup of a namespace with built-ins, custom resources and cluster dep
       }
     });
 
-    it('brings the Namespace, the CRD, the bound PV and the ClusterRoleBinding of an included ServiceAccount with its ClusterRole, and nothing else cluster-scoped', () => {
+    it('brings the Namespace, the CRD, the bound PV, the ClusterRoleBinding of an included ServiceAccount with its ClusterRole, the ClusterRole a RoleBinding names with what it aggregates, and nothing else cluster-scoped', () => {
       const clusterEntries = [...snap.objects.keys()].filter((p) => p.includes('/cluster/')).sort();
       expect(clusterEntries).toEqual(
         [
@@ -272,6 +272,10 @@ describe('backup of a namespace with built-ins, custom resources and cluster dep
           clusterPath('persistentvolumes', pv),
           clusterPath(`clusterrolebindings.${RBAC}`, binding),
           clusterPath(`clusterroles.${RBAC}`, role),
+          // The RoleBinding app-rb names the aggregated ClusterRole view, which aggregates
+          // system:aggregate-to-view (and, here, no other ClusterRole).
+          clusterPath(`clusterroles.${RBAC}`, 'view'),
+          clusterPath(`clusterroles.${RBAC}`, 'system:aggregate-to-view'),
         ].sort(),
       );
       // Unrelated objects, named explicitly: another namespace, the CRD without objects here,
@@ -461,7 +465,8 @@ describe('selection flags', () => {
       'cm,Deployment',
     ]);
     expectConsistent(s);
-    expect(resourcesIn(s)).toEqual(['configmaps', 'deployments.apps']);
+    // The Namespace object comes along: auto adds it whatever --include-resources names.
+    expect(resourcesIn(s)).toEqual(['configmaps', 'deployments.apps', 'namespaces']);
     expect(pathsOf(s, 'configmaps')).toEqual(
       ['db-config', 'kube-root-ca.crt', 'plain-config', 'web-config'].map((n) =>
         nsPath('configmaps', a, n),
@@ -569,8 +574,10 @@ describe('pagination', () => {
         .map((n) => nsPath('configmaps', ns, n))
         .sort();
       expect(pathsOf(s, 'configmaps')).toEqual(expected);
+      // …and the Namespace object, which auto adds whatever --include-resources names.
       expect(s.manifest.resources).toEqual([
         expect.objectContaining({ resource: 'configmaps', count: COUNT + 1 }),
+        expect.objectContaining({ resource: 'namespaces', count: 1 }),
       ]);
       expect(s.objects.get(nsPath('configmaps', ns, 'cm-1233'))?.data).toEqual({
         index: 'cm-1233',

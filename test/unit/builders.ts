@@ -345,6 +345,75 @@ export function roleBinding(name: string, namespace: string, subjects: Fields[])
   });
 }
 
+/** A RoleBinding granting `subjects` the ClusterRole `clusterRole` in `namespace`. */
+export function roleBindingToClusterRole(
+  name: string,
+  namespace: string,
+  clusterRole: string,
+  subjects: Fields[],
+): KubeObject {
+  return kubeObject('rbac.authorization.k8s.io/v1', 'RoleBinding', name, namespace, {
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+    subjects,
+  });
+}
+
+/** A policy rule: `verbs` on `resources` of `apiGroups`. */
+export function rule(apiGroups: string[], resources: string[], verbs = ['get', 'list']): Fields {
+  return { apiGroups, resources, verbs };
+}
+
+export function role(name: string, namespace: string, rules: Fields[]): KubeObject {
+  return kubeObject('rbac.authorization.k8s.io/v1', 'Role', name, namespace, { rules });
+}
+
+export function clusterRole(
+  name: string,
+  rules: Fields[],
+  fields: Fields = {},
+  meta: Meta = {},
+): KubeObject {
+  return kubeObject(
+    'rbac.authorization.k8s.io/v1',
+    'ClusterRole',
+    name,
+    undefined,
+    {
+      rules,
+      ...fields,
+    },
+    meta,
+  );
+}
+
+/** A ClusterRole aggregating the ClusterRoles labelled `label: "true"`, rules as computed. */
+export function aggregatedClusterRole(
+  name: string,
+  label: string,
+  computed: Fields[] = [],
+): KubeObject {
+  return clusterRole(name, computed, {
+    aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [label]: 'true' } }] },
+  });
+}
+
+export function crd(group: string, kind: string, plural: string): KubeObject {
+  return kubeObject(
+    'apiextensions.k8s.io/v1',
+    'CustomResourceDefinition',
+    `${plural}.${group}`,
+    undefined,
+    {
+      spec: {
+        group,
+        names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1', served: true, storage: true }],
+      },
+    },
+  );
+}
+
 export function clusterRoleBinding(name: string, subjects: Fields[]): KubeObject {
   return kubeObject('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', name, undefined, {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
@@ -407,6 +476,7 @@ const RESOURCES: Record<string, { group: string; resource: string }> = {
   Service: { group: '', resource: 'services' },
   Job: { group: 'batch', resource: 'jobs' },
   RoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'rolebindings' },
+  Role: { group: 'rbac.authorization.k8s.io', resource: 'roles' },
   ServiceAccount: { group: '', resource: 'serviceaccounts' },
   Namespace: { group: '', resource: 'namespaces' },
   PersistentVolume: { group: '', resource: 'persistentvolumes' },

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { diffObjects, normalizeForCompare, REDACTED } from '../../src/restore/normalize.js';
 import { LAST_APPLIED_ANNOTATION } from '../../src/restore/sanitize.js';
 import {
+  aggregatedClusterRole,
+  clusterRole,
   configMap,
   deployment,
   job,
@@ -9,6 +11,7 @@ import {
   ownedBy,
   podSpec,
   pvc,
+  rule,
   scheduledPod,
   secret,
   served,
@@ -95,6 +98,17 @@ describe('normalizeForCompare', () => {
         pvc('data', 'ns1', { volumeName: 'pvc-bbb' }),
       ),
     ).toEqual([]);
+  });
+
+  it("ignores an aggregated ClusterRole's computed rules, not a plain ClusterRole's rules", () => {
+    const rules = [rule(['example.com'], ['widgets'])];
+    const stored = aggregatedClusterRole('all', 'example.com/aggregate-to-all');
+    delete stored.rules;
+    const live = served(aggregatedClusterRole('all', 'example.com/aggregate-to-all', rules));
+    expect(normalizeForCompare(stored)).toEqual(normalizeForCompare(live));
+    expect(normalizeForCompare(clusterRole('plain', []))).not.toEqual(
+      normalizeForCompare(clusterRole('plain', rules)),
+    );
   });
 
   it('does not modify its input', () => {

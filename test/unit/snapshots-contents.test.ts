@@ -7,8 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { VERSION_ENTRY } from '../../src/archive/format.js';
 import { readArchive } from '../../src/archive/reader.js';
 import { CorruptArchiveError } from '../../src/core/errors.js';
-import type { SnapshotManifest } from '../../src/core/types.js';
+import type { KubeObject, SnapshotManifest } from '../../src/core/types.js';
 import { ArchiveContentsCheck, checkArchiveKey, readLimits } from '../../src/snapshots/contents.js';
+import {
+  clusterRole,
+  crd,
+  roleBindingToClusterRole,
+  rule,
+  saSubject,
+  serviceAccount,
+} from './builders.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 
@@ -220,6 +228,57 @@ describe('ArchiveContentsCheck', () => {
         ['resources/nodes/cluster/n.json', node],
       ]),
     ).toMatch(/auto never backs up/);
+  });
+
+  it("in auto mode takes the CRDs and ClusterRoles of the namespaced entries' application closure, and no others", () => {
+    const type = (resource: string, kind: string, namespaced: boolean, count = 1) => ({
+      resource,
+      apiVersion: resource.includes('.') ? `${resource.slice(resource.indexOf('.') + 1)}/v1` : 'v1',
+      kind,
+      namespaced,
+      count,
+    });
+    const entry = (path: string, o: object): [string, Buffer] => [
+      path,
+      Buffer.from(JSON.stringify(o)),
+    ];
+    const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
+    const withClosure = (roles: KubeObject[], crds: KubeObject[]) => {
+      const m = manifest({
+        resources: [
+          ...manifest().resources,
+          type('serviceaccounts', 'ServiceAccount', true),
+          type(`rolebindings.${RBAC}`, 'RoleBinding', true),
+          type(`clusterroles.${RBAC}`, 'ClusterRole', false, roles.length),
+          type(CRDS, 'CustomResourceDefinition', false, crds.length),
+        ],
+        totalObjects: 4 + roles.length + crds.length,
+      });
+      return run(m, [
+        ...good,
+        entry(
+          'resources/serviceaccounts/namespaces/shop/operator.json',
+          serviceAccount('operator', 'shop'),
+        ),
+        entry(
+          `resources/rolebindings.${RBAC}/namespaces/shop/op.json`,
+          roleBindingToClusterRole('op', 'shop', 'op', [saSubject('operator', 'shop')]),
+        ),
+        ...roles.map((r) =>
+          entry(`resources/clusterroles.${RBAC}/cluster/${r.metadata.name}.json`, r),
+        ),
+        ...crds.map((c) => entry(`resources/${CRDS}/cluster/${c.metadata.name}.json`, c)),
+      ]);
+    };
+    const op = clusterRole('op', [rule(['example.com'], ['widgets'])]);
+    const widgets = crd('example.com', 'Widget', 'widgets');
+    expect(withClosure([op], [widgets])).toBe('ok');
+    expect(withClosure([op, clusterRole('extra', [])], [widgets])).toMatch(
+      /ClusterRole extra is named by no binding/,
+    );
+    expect(withClosure([op], [widgets, crd('example.com', 'Gadget', 'gadgets')])).toMatch(
+      /gadgets.example.com.json is not related to the snapshot's namespaces/,
+    );
   });
 
   it('requires metadata/version', () => {

@@ -37,7 +37,8 @@ export const deleteCommand: Command<NamesArgs, ScheduleDeleteOptions> = {
     for (const name of o.names) {
       const removed = await deleteSchedule(client, name, o.installNamespace);
       for (const ref of removed) io.stdout.write(`${ref} deleted\n`);
-      io.stdout.write(`schedule ${name} deleted\n`);
+      // deleteSchedule refuses a name that is no schedule; an empty answer deleted nothing.
+      if (removed.length > 0) io.stdout.write(`schedule ${name} deleted\n`);
     }
   },
 };
