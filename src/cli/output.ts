@@ -1,6 +1,7 @@
 // Output formatting: human tables, and stable JSON/YAML for scripts.
 import Table from 'cli-table3';
 import { UserError } from '../core/errors.js';
+import type { Selection } from '../core/types.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 
@@ -171,4 +172,16 @@ export function age(iso: string | undefined, now = Date.now()): string {
           ? `${Math.floor(abs / 3600)}h`
           : `${Math.floor(abs / 86400)}d`;
   return s < 0 ? `in ${v}` : v;
+}
+
+/** A backup's selection as `describe` shows it, one indented line per setting. */
+export function selectionLines(s: Selection): string[] {
+  return [
+    `  namespaces:          ${s.allNamespaces ? '* (all)' : s.namespaces.join(', ')}`,
+    `  excluded namespaces: ${s.excludeNamespaces.join(', ') || '<none>'}`,
+    `  label selector:      ${s.labelSelector ?? '<none>'}`,
+    `  resources:           ${s.includeResources.join(', ') || '*'}`,
+    `  excluded resources:  ${s.excludeResources.join(', ') || '<none>'}`,
+    `  cluster resources:   ${s.includeClusterResources}`,
+  ];
 }

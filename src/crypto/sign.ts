@@ -53,36 +53,36 @@ function notEd25519(what: string, source: string, type: string | undefined): Use
 
 /** The private key of a PEM (PKCS#8, as `openssl genpkey -algorithm ed25519` writes it). */
 export function parseSigningKey(pem: string | Buffer, source: string): SigningKey {
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey({ key: pem, format: 'pem' });
-  } catch (err) {
-    throw new UserError(
-      `${source} holds no readable private key: ${errorMessage(err)}`,
-      MAKE_KEY_HINT,
-    );
-  }
-  if (privateKey.asymmetricKeyType !== 'ed25519')
-    throw notEd25519('private key', source, privateKey.asymmetricKeyType);
+  const privateKey = readEd25519('private key', source, () =>
+    createPrivateKey({ key: pem, format: 'pem' }),
+  );
   return { privateKey, fingerprint: keyFingerprint(createPublicKey(privateKey)) };
 }
 
 /** The public key of a PEM (`openssl pkey -in sign.pem -pubout`). */
 export function parseVerifyKey(pem: string | Buffer, source: string): VerifyKey {
-  let publicKey: KeyObject;
-  try {
+  const publicKey = readEd25519('public key', source, () => {
     if (String(pem).includes('PRIVATE KEY'))
       throw new Error('it is a private key; give the public key');
-    publicKey = createPublicKey({ key: pem, format: 'pem' });
-  } catch (err) {
-    throw new UserError(
-      `${source} holds no readable public key: ${errorMessage(err)}`,
-      MAKE_KEY_HINT,
-    );
-  }
-  if (publicKey.asymmetricKeyType !== 'ed25519')
-    throw notEd25519('public key', source, publicKey.asymmetricKeyType);
+    return createPublicKey({ key: pem, format: 'pem' });
+  });
   return { publicKey, fingerprint: keyFingerprint(publicKey) };
+}
+
+/** A key read by `read`, which must be an Ed25519 key; anything else is the user's error. */
+function readEd25519(
+  what: 'private key' | 'public key',
+  source: string,
+  read: () => KeyObject,
+): KeyObject {
+  let key: KeyObject;
+  try {
+    key = read();
+  } catch (err) {
+    throw new UserError(`${source} holds no readable ${what}: ${errorMessage(err)}`, MAKE_KEY_HINT);
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw notEd25519(what, source, key.asymmetricKeyType);
+  return key;
 }
 
 /** The signing key in a PEM file (--sign-key). */

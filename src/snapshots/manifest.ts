@@ -14,11 +14,9 @@ export class DamagedManifestError extends UserError {
   constructor(
     readonly snapshot: string,
     readonly problem: string,
+    hint = `delete the snapshot (kubectl snapshot delete ${snapshot}) or restore it from a copy`,
   ) {
-    super(
-      `snapshot.json of "${snapshot}" is damaged: ${problem}`,
-      `delete the snapshot (kubectl snapshot delete ${snapshot}) or restore it from a copy`,
-    );
+    super(`snapshot.json of "${snapshot}" is damaged: ${problem}`, hint);
     this.name = 'DamagedManifestError';
   }
 }
@@ -108,6 +106,7 @@ export function parseManifest(raw: Buffer, name: string): SnapshotManifest {
     throw new DamagedManifestError(
       name,
       `formatVersion ${m.formatVersion} was made by a newer kubectl-snapshot; upgrade (this version reads ${SNAPSHOT_FORMAT_VERSION})`,
+      'install a newer kubectl-snapshot to read it; the snapshot itself may be fine, keep it',
     );
   }
   if (m.formatVersion !== SNAPSHOT_FORMAT_VERSION) {

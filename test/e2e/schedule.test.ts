@@ -425,6 +425,24 @@ describe('schedule create: validation and dry run', () => {
   });
 });
 
+describe('schedule delete of a CronJob that is not a schedule', () => {
+  it('is an error naming it, and the CronJob stays', async () => {
+    const ns = uniqueName('not-sched');
+    await create([namespace(ns), cronJob(ns, 'nightly-report')]);
+    const r = await cli(['schedule', 'delete', 'nightly-report', '--install-namespace', ns]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `error: CronJob nightly-report in namespace ${ns} is not a schedule (not made by kubectl snapshot schedule create); nothing was deleted\n  list the schedules with: kubectl snapshot schedule list\n`,
+    );
+    const left = await api(k8s.BatchV1Api).readNamespacedCronJob({
+      name: 'nightly-report',
+      namespace: ns,
+    });
+    expect(left.metadata?.name).toBe('nightly-report');
+  });
+});
+
 describe('a schedule in the cluster', () => {
   const name = 'nightly';
   let seed: SnapshotManifest;

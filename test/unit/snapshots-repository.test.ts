@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AlreadyExistsError, CorruptArchiveError, NotFoundError } from '../../src/core/errors.js';
+import {
+  AlreadyExistsError,
+  CorruptArchiveError,
+  NotFoundError,
+  type UserError,
+} from '../../src/core/errors.js';
 import type { SnapshotManifest } from '../../src/core/types.js';
 import { parseSigningKey, parseVerifyKey } from '../../src/crypto/sign.js';
 import type { ManifestFields } from '../../src/snapshots/draft.js';
@@ -255,5 +260,22 @@ describe('signed snapshots in the repository', () => {
     await expect(strict.readManifest('signed')).rejects.toThrow(/changed after it was signed/);
     await repo.delete('signed');
     expect(await files()).not.toContain('snapshots/signed/snapshot.json.sig');
+  });
+
+  it('a snapshot.json from a newer version asks to upgrade, not to delete the snapshot', async () => {
+    await write('future', Buffer.from('f'));
+    const file = join(root, 'snapshots/future/snapshot.json');
+    const genuine = JSON.parse(await readFile(file, 'utf8'));
+    await new FsStore(root).put(
+      'snapshots/future/snapshot.json',
+      Buffer.from(JSON.stringify({ ...genuine, formatVersion: 2 })),
+    );
+    const err = (await repo.readManifest('future').catch((e: unknown) => e)) as UserError;
+    expect(err.message).toBe(
+      'snapshot.json of "future" is damaged: formatVersion 2 was made by a newer kubectl-snapshot; upgrade (this version reads 1)',
+    );
+    expect(err.hint).toBe(
+      'install a newer kubectl-snapshot to read it; the snapshot itself may be fine, keep it',
+    );
   });
 });

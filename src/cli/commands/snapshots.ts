@@ -14,7 +14,7 @@ import {
   keyOptions,
 } from '../flags.js';
 import { readKeys, verifiedRepository } from '../keys.js';
-import { age, formatData, humanBytes, sanitize, table } from '../output.js';
+import { age, formatData, humanBytes, sanitize, selectionLines, table } from '../output.js';
 
 export type ListOptions = Pick<CommonOptions, 'storage' | 'output'>;
 
@@ -133,12 +133,7 @@ export const describeCommand: Command<NameArgs, DescribeOptions> = {
       }`,
       `Namespaces:    ${m.namespaces.join(', ') || '<none>'}`,
       'Selection:',
-      `  namespaces:          ${s.allNamespaces ? '* (all)' : s.namespaces.join(', ')}`,
-      `  excluded namespaces: ${s.excludeNamespaces.join(', ') || '<none>'}`,
-      `  label selector:      ${s.labelSelector ?? '<none>'}`,
-      `  resources:           ${s.includeResources.join(', ') || '*'}`,
-      `  excluded resources:  ${s.excludeResources.join(', ') || '<none>'}`,
-      `  cluster resources:   ${s.includeClusterResources}`,
+      ...selectionLines(s),
       `Archive:       ${m.archive.key} (${humanBytes(m.archive.size)}, sha256 ${m.archive.sha256})`,
       `Objects:       ${m.totalObjects}`,
       '',

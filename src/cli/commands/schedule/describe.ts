@@ -2,7 +2,7 @@
 import { describeRule, names } from '../../../schedule/render.js';
 import { KEEP_RULES } from '../../../snapshots/retention.js';
 import type { Command } from '../../command.js';
-import { formatData, sanitize, table } from '../../output.js';
+import { formatData, sanitize, selectionLines, table } from '../../output.js';
 import {
   lastSnapshotField,
   lastSnapshots,
@@ -44,15 +44,7 @@ export const describeCommand: Command<NameArgs, ScheduleDescribeOptions> = {
     if (d.signed)
       lines.push(`Signing:          signed with the key in Secret ${d.namespace}/${secretName(d)}`);
     if (sel) {
-      lines.push(
-        'Backs up:',
-        `  namespaces:          ${sel.allNamespaces ? '* (all)' : sel.namespaces.join(', ')}`,
-        `  excluded namespaces: ${sel.excludeNamespaces.join(', ') || '<none>'}`,
-        `  label selector:      ${sel.labelSelector ?? '<none>'}`,
-        `  resources:           ${sel.includeResources.join(', ') || '*'}`,
-        `  excluded resources:  ${sel.excludeResources.join(', ') || '<none>'}`,
-        `  cluster resources:   ${sel.includeClusterResources}`,
-      );
+      lines.push('Backs up:', ...selectionLines(sel));
     }
     lines.push(
       `Retention:        ${keep || 'keep everything'}${d.ttl ? `; snapshots expire after ${d.ttl}` : ''}`,
