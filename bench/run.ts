@@ -185,6 +185,10 @@ async function rawListPages(
   return pages;
 }
 
+function namespacedOnly<T extends { namespace?: string }>(planned: T[]): T[] {
+  return planned.filter((p) => p.namespace !== undefined);
+}
+
 /** Median wall time of parsing every page with `parse`, in ms. */
 function parseMs(pages: readonly string[], parse: (t: string) => unknown): number {
   const times: number[] = [];
@@ -349,8 +353,10 @@ async function main(): Promise<void> {
         let count = 0;
         for (const ns of plan.namespaces)
           await c.request('POST', collectionPath(ns.type), { body: await ns.materialize() });
+        // The copies go into new namespaces; cluster-scoped objects of the closure (the
+        // ClusterRoles the RoleBindings name) exist already and are the same for every copy.
         for (const tier of plan.tiers) {
-          await mapLimit(tier, 16, async (p) => {
+          await mapLimit(namespacedOnly(tier), 16, async (p) => {
             await c.request('POST', collectionPath(p.type, p.namespace), {
               body: await p.materialize(),
             });
@@ -371,7 +377,7 @@ async function main(): Promise<void> {
             mapping: mapping(`kubectl${run}`),
           });
           // Written item by item: 50,000 objects are more than one JavaScript string can hold.
-          const planned = [...kplan.namespaces, ...kplan.tiers.flat()];
+          const planned = [...kplan.namespaces, ...namespacedOnly(kplan.tiers.flat())];
           const fd = openSync(file, 'w');
           writeSync(fd, '{"apiVersion":"v1","kind":"List","items":[');
           for (const [i, p] of planned.entries()) {
