@@ -508,17 +508,7 @@ describe('decompression bombs', () => {
       archive: { ...m.archive, inflatedSize: declared },
     }));
 
-    const target = `${ns}-bomb-a`.slice(0, 63);
-    const r = await measuredCli([
-      'restore',
-      name,
-      '--namespace-mapping',
-      `${ns}=${target}`,
-      ...storage,
-    ]);
-    console.log(
-      `bomb (a): peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB, peak spool ${(r.peakSpool / 2 ** 20).toFixed(1)} MiB`,
-    );
+    const { r, target } = await restoreBomb(name, 'a');
     expectCleanError(r, /archive inflates to more than \d+ bytes/);
     expect(r.peakRss).toBeLessThan(300 * 2 ** 20);
     expect(r.peakSpool).toBeLessThan(2 * declared);
@@ -530,6 +520,22 @@ describe('decompression bombs', () => {
     expect(v.stdout).toMatch(/DAMAGED[\s\S]*archive inflates to more than/);
     expect(v.peakRss).toBeLessThan(300 * 2 ** 20);
   }, 240_000);
+
+  /** Restores bomb `name` into a mapped namespace, measuring the CLI's peak RSS and spool. */
+  async function restoreBomb(name: string, label: string) {
+    const target = `${ns}-bomb-${label}`.slice(0, 63);
+    const r = await measuredCli([
+      'restore',
+      name,
+      '--namespace-mapping',
+      `${ns}=${target}`,
+      ...storage,
+    ]);
+    console.log(
+      `bomb (${label}): peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB, peak spool ${(r.peakSpool / 2 ** 20).toFixed(1)} MiB`,
+    );
+    return { r, target };
+  }
 
   it('a small archive of namespaced entries inflating to GBs: refused at the first oversized entry', async () => {
     const name = 'bomb-entries';
@@ -552,17 +558,7 @@ describe('decompression bombs', () => {
       const { inflatedSize: _, ...rest } = m.archive;
       return { ...declare(m, 'configmaps', 'ConfigMap', 'v1', true), archive: rest };
     });
-    const target = `${ns}-bomb-b`.slice(0, 63);
-    const r = await measuredCli([
-      'restore',
-      name,
-      '--namespace-mapping',
-      `${ns}=${target}`,
-      ...storage,
-    ]);
-    console.log(
-      `bomb (b): peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB, peak spool ${(r.peakSpool / 2 ** 20).toFixed(1)} MiB`,
-    );
+    const { r, target } = await restoreBomb(name, 'b');
     expectCleanError(r, /huge\.json" is 2147483648 bytes, over the 3145728-byte limit/);
     expect(r.peakRss).toBeLessThan(300 * 2 ** 20);
     expect(r.peakSpool).toBeLessThan(2 ** 20);
