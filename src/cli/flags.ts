@@ -123,9 +123,13 @@ export interface CommonOptions {
 
 /** Which cluster: --kubeconfig and --context. */
 export function kubeFrom(a: GlobalArgs): KubeTarget {
+  // An empty value would silently mean "the default kubeconfig / current context": another
+  // cluster than the one the user meant to name.
+  const kubeconfig = keyFileFlag(a.kubeconfig, '--kubeconfig', '~/.kube/config');
+  const context = keyFileFlag(a.context, '--context', 'kind-dev');
   return {
-    ...(a.kubeconfig !== undefined ? { kubeconfig: a.kubeconfig } : {}),
-    ...(a.context !== undefined ? { context: a.context } : {}),
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(context !== undefined ? { context } : {}),
   };
 }
 
@@ -351,11 +355,23 @@ export function keyOptions<T>(y: Argv<T>): Argv<T & KeyArgs> {
 }
 
 export function keyFilesFrom(a: KeyArgs, env: NodeJS.ProcessEnv): KeyFiles {
-  const identityFile = a['identity-file'] ?? env.KUBECTL_SNAPSHOT_IDENTITY_FILE;
+  // Given but empty is refused (it would silently mean "no key"); the variable may be empty.
+  const identityFile =
+    keyFileFlag(
+      lastValue(a['identity-file']) as string | undefined,
+      '--identity-file',
+      'key.txt',
+    ) ??
+    (env.KUBECTL_SNAPSHOT_IDENTITY_FILE || undefined);
+  const passphraseFile = keyFileFlag(
+    lastValue(a['passphrase-file']) as string | undefined,
+    '--passphrase-file',
+    'passphrase.txt',
+  );
   const verifyKeyFile = keyFileFlag(a['verify-key'], '--verify-key', 'sign.pub.pem');
   return {
     ...(identityFile ? { identityFile } : {}),
-    ...(a['passphrase-file'] ? { passphraseFile: a['passphrase-file'] } : {}),
+    ...(passphraseFile ? { passphraseFile } : {}),
     ...(verifyKeyFile !== undefined ? { verifyKeyFile } : {}),
   };
 }

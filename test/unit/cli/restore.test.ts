@@ -211,10 +211,19 @@ describe('restore and diff refuse bad flags before anything runs', () => {
     [['restore', 'a', '--include-resources', ''], '--include-resources needs a value'],
     [['restore', 'a', '--exclude-resources'], '--exclude-resources needs a value'],
     [['diff', 'a', '--exclude-resources', ' , '], '--exclude-resources needs a value'],
+    // These meant the default kubeconfig, the current context, or no key at all.
+    [['restore', 'a', '--kubeconfig', ''], '--kubeconfig needs a value'],
+    [['diff', 'a', '--context', ' '], '--context needs a value'],
+    [['restore', 'a', '--identity-file', ''], '--identity-file needs a value'],
+    [['diff', 'a', '--passphrase-file', ''], '--passphrase-file needs a value'],
   ])('%j is refused: %s', async (argv, message) => {
     const stderr = await refusal(argv);
     expect(stderr.split('\n')[0]).toBe(`error: ${message}`);
     expect(stderr).toContain(`  e.g. ${message.split(' ')[0]} `);
+  });
+
+  it('an empty KUBECTL_SNAPSHOT_IDENTITY_FILE is no identity file, not an error', async () => {
+    expect((await restore(['shop-1'], { KUBECTL_SNAPSHOT_IDENTITY_FILE: '' })).keys).toEqual({});
   });
 
   it('an empty --namespace-mapping says what to write instead', async () => {
