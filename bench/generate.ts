@@ -3,6 +3,7 @@
 import { mapLimit } from '../src/core/pool.js';
 import type { KubeObject } from '../src/core/types.js';
 import type { KubeClient } from '../src/kube/client.js';
+import { generateRealistic } from './realistic.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 export function rng(seed: number): () => number {
@@ -188,11 +189,18 @@ export const WIDGET_CRD: KubeObject = {
   },
 };
 
+/**
+ * `realistic`: whole applications (bench/realistic.ts), compressing like real manifests;
+ * `random`: the objects above, whose random characters gzip cannot compress.
+ */
+export type Payload = 'realistic' | 'random';
+
 /** Creates the CRD, the namespaces and every object (parallel, bounded). */
 export async function populate(
   client: KubeClient,
   n: number,
   namespaces: string[],
+  payload: Payload,
   seed = 42,
 ): Promise<GeneratedObject[]> {
   await client
@@ -215,7 +223,10 @@ export async function populate(
       })
       .catch(() => {});
   }
-  const objs = generate(n, namespaces, seed);
+  const objs =
+    payload === 'realistic'
+      ? generateRealistic(n, namespaces, seed)
+      : generate(n, namespaces, seed);
   await mapLimit(objs, 32, (o) => client.request('POST', o.path, { body: o.object }));
   return objs;
 }

@@ -21,7 +21,7 @@ import { loadSnapshot } from '../src/restore/snapshot.js';
 import { SnapshotRepository } from '../src/snapshots/repository.js';
 import { FsStore } from '../src/storage/fs.js';
 import { startCluster } from '../test/cluster/harness.js';
-import { benchNamespaces, populate } from './generate.js';
+import { benchNamespaces, type Payload, populate } from './generate.js';
 import {
   buildVeleroBinaries,
   findVeleroBinaries,
@@ -42,6 +42,9 @@ function arg(name: string, fallback: number): number {
 const N = arg('objects', 5000);
 const M = arg('namespaces', 10);
 const RUNS = arg('runs', 3);
+/** `--payload random` for the incompressible objects of earlier rounds; realistic by default. */
+const PAYLOAD: Payload =
+  process.argv.includes('random') && process.argv.includes('--payload') ? 'random' : 'realistic';
 // Velero comparison (bench/velero.ts): --velero forces it (building Velero if needed),
 // --no-velero skips it; by default it runs only when the Velero binaries are already cached.
 /** `--no-kubectl` leaves out the kubectl baselines (slow and memory-hungry at 50,000 objects). */
@@ -201,7 +204,7 @@ function parseMs(pages: readonly string[], parse: (t: string) => unknown): numbe
 }
 
 async function main(): Promise<void> {
-  console.error(`bench: ${N} objects across ${M} namespaces, ${RUNS} runs each`);
+  console.error(`bench: ${N} ${PAYLOAD} objects across ${M} namespaces, ${RUNS} runs each`);
   let veleroBins: VeleroBinaries | undefined;
   {
     const found = findVeleroBinaries();
@@ -225,7 +228,7 @@ async function main(): Promise<void> {
     const client = KubeClient.connect({ kubeconfig: cluster.kubeconfig }, 32);
     const namespaces = benchNamespaces(M);
     const t0 = Date.now();
-    const generated = await populate(client, N, namespaces);
+    const generated = await populate(client, N, namespaces, PAYLOAD);
     // The Deployment controller adds a ReplicaSet per Deployment; let it finish, so every
     // listing run sees the same objects.
     const deployments = generated.filter((g) => g.object.kind === 'Deployment').length;
@@ -559,7 +562,7 @@ async function main(): Promise<void> {
     }
 
     const table = [
-      `Benchmark: ${N} objects in ${M} namespaces, median of ${RUNS} runs; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+      `Benchmark: ${N} ${PAYLOAD} objects in ${M} namespaces, median of ${RUNS} runs; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
       '',
       '| measurement | rate | peak RSS | ratio |',
       '|---|---|---|---|',
