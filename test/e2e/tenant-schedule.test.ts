@@ -119,7 +119,12 @@ describe('schedules of a namespace admin', () => {
     const theirs = await readSnapshot(storage, byAdmin);
     expect(inNs(mine.entries)).toEqual(inNs(theirs.entries));
     expect(mine.entries).toContain(`resources/namespaces/cluster/${ns}.json`);
-    // Cluster-scoped objects beyond the namespace's own are left out, said as info.
+    // Cluster-scoped objects beyond the namespace's own are left out, said as info: the
+    // tenant's RoleBinding names the `admin` ClusterRole, which the schedule may not read.
+    expect(mine.log.filter((l) => l.level === 'warning')).toEqual([]);
+    expect(mine.log.some((l) => l.level === 'info' && /clusterrole/i.test(JSON.stringify(l)))).toBe(
+      true,
+    );
     expect(
       mine.entries.filter((e) => e.includes('/cluster/') && !e.endsWith(`/${ns}.json`)),
     ).toEqual([]);
@@ -164,5 +169,48 @@ describe('schedules of a namespace admin', () => {
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`may not read namespace "${foreign}"`));
     expect(await ownedBy('bad', ns)).toEqual([]);
+  });
+});
+
+describe('a schedule excluding a type the cluster no longer serves (its CRD uninstalled)', () => {
+  const ns = uniqueName('ts-gone');
+  let storage: StorageKind;
+
+  beforeAll(async () => {
+    await create([namespace(ns), configMap(ns, 'settings', { mode: 'prod' })]);
+    storage = minioStorage();
+  });
+
+  it("is a warning in the schedule's run: the backup goes on, Completed with the warning, exit 0", async () => {
+    const r = await storage.cli([
+      'schedule',
+      'exec',
+      'gone',
+      '--no-progress',
+      '-n',
+      ns,
+      '--exclude-resources',
+      'widgets.example.com',
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const listed = await storage.cli(['list', '-o', 'json']);
+    const [m] = (JSON.parse(listed.stdout) as SnapshotManifest[]).filter((x) =>
+      x.name.startsWith('gone-'),
+    );
+    // Completed with a warning: `list` shows CompletedWithWarnings.
+    expect(m?.phase).toBe('Completed');
+    expect(m?.warnings.map((w) => w.message)).toEqual([
+      expect.stringContaining(
+        '--exclude-resources: the server has no resource type "widgets.example.com"',
+      ),
+    ]);
+    const s = await readSnapshot(storage, m?.name as string);
+    expect(s.entries).toContain(`resources/configmaps/namespaces/${ns}/settings.json`);
+  });
+
+  it('stays an error on the command line: backup --exclude-resources nosuchtype exits 1', async () => {
+    const r = await storage.cli(['backup', '-n', ns, '--exclude-resources', 'nosuchtype']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain('--exclude-resources: the server has no resource type "nosuchtype"');
   });
 });
