@@ -60,6 +60,8 @@ export interface BackupOptions {
   now?: () => Date;
   /** Aborting it stops the backup: the upload is aborted and what was written removed. */
   signal?: AbortSignal;
+  /** A schedule's run: an --exclude-resources name the cluster does not serve is a warning. */
+  warnUnknownExcludes?: boolean;
 }
 
 export interface BackupProgress {
@@ -118,7 +120,16 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
     let unread = discovery.failures.length;
     for (const f of discovery.failures)
       warn({ message: `discovery of ${f.groupVersion} failed: ${f.message}` });
-    const types = listableTypes(discovery.types, sel);
+    const types = listableTypes(
+      discovery.types,
+      sel,
+      opts.warnUnknownExcludes
+        ? (p) =>
+            warn({
+              message: `--exclude-resources: the server has no resource type "${p}" (its CRD was uninstalled?); nothing to leave out`,
+            })
+        : undefined,
+    );
     const { namespaces, namespaceObjects } = await resolveNamespaces(client, sel, warn);
 
     const counts = new Map<string, ResourceCount>();

@@ -8,6 +8,7 @@ import {
   matchesResource,
   type NamedType,
   selectTypes,
+  unknownPatterns,
   validateLabelSelector,
 } from '../core/resources.js';
 import {
@@ -26,10 +27,19 @@ export interface ListJob<T extends ResourceType = ResourceType> {
 export function listableTypes<T extends NamedType & { verbs: string[] }>(
   types: T[],
   selection: Selection,
+  /**
+   * Given (a schedule's run): an --exclude-resources name the cluster does not serve is
+   * reported here instead of refused. Excluding a type whose CRD was uninstalled leaves the
+   * backup it meant unchanged, so it must not fail every night; on the command line it is
+   * refused, since there it is most likely a typo.
+   */
+  onUnknownExclude?: (pattern: string) => void,
 ): T[] {
   const listable = types.filter((t) => t.verbs.includes('list') && t.verbs.includes('get'));
   assertPatternsKnown(listable, selection.includeResources, '--include-resources');
-  assertPatternsKnown(listable, selection.excludeResources, '--exclude-resources');
+  if (onUnknownExclude)
+    for (const p of unknownPatterns(listable, selection.excludeResources)) onUnknownExclude(p);
+  else assertPatternsKnown(listable, selection.excludeResources, '--exclude-resources');
   return selectTypes(listable, {
     include: selection.includeResources,
     exclude: selection.excludeResources,

@@ -1,13 +1,17 @@
 // `schedule create`: apply what renderSchedule decided, delete what an earlier version left
 // that this one no longer has, and take back a first attempt that failed half-way.
+
+import type { NamespaceRights } from '../backup/access.js';
 import { errorMessage, UserError } from '../core/errors.js';
-import type { KubeClient } from '../kube/client.js';
+import type { KubeObject } from '../core/types.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
 import { discover, objectPath } from '../kube/discovery.js';
 import { SCHEDULE_LABEL } from '../snapshots/scheduled.js';
 import { cronJobPath, objectRef, pathOf, TYPES } from './objects.js';
-import { deleteAll, deleteOwned, findOwned } from './owned.js';
+import { deleteAll, findOwned } from './owned.js';
 import {
   coveredNamespaces,
+  DEFAULT_INSTALL_NAMESPACE,
   type RenderedSchedule,
   renderSchedule,
   type ScheduleSpec,
@@ -15,6 +19,8 @@ import {
 import type { ScheduleStorage } from './storage.js';
 
 export interface CreateResult {
+  /** As applied: the install namespace chosen, namespaced-only or not. */
+  spec: ScheduleSpec;
   rendered: RenderedSchedule;
   dryRun: boolean;
   /** The CronJob did not exist before. */
@@ -29,7 +35,7 @@ export interface CreateResult {
 /** Renders the schedule against the cluster's resource types and applies it (unless dryRun). */
 export async function createSchedule(
   client: KubeClient,
-  spec: ScheduleSpec,
+  requested: ScheduleSpec,
   storage: ScheduleStorage,
   dryRun: boolean,
   /** With spec.sign: the signing key's PEM, for the Secret. */
@@ -39,8 +45,8 @@ export async function createSchedule(
   const warnings = discovery.failures.map(
     (f) => `discovery of ${f.groupVersion} failed (${f.message}): its types get no read rights`,
   );
-  if (!spec.selection.allNamespaces) {
-    const covered = coveredNamespaces(spec.selection);
+  if (!requested.selection.allNamespaces) {
+    const covered = coveredNamespaces(requested.selection);
     if (covered.length === 0) {
       throw new UserError(
         'every namespace given with -n is also excluded',
@@ -48,7 +54,7 @@ export async function createSchedule(
       );
     }
     for (const ns of covered) {
-      if (!(await client.getOptional(objectPath(TYPES.Namespace, ns)))) {
+      if (!(await namespaceExists(client, ns))) {
         throw new UserError(
           `namespace "${ns}" not found`,
           'a schedule gets read rights in each namespace it backs up, so the namespace must exist; check with: kubectl get namespaces',
@@ -56,15 +62,26 @@ export async function createSchedule(
       }
     }
   }
+  const access = await creatorAccess(client, requested);
+  const spec: ScheduleSpec = { ...requested, ...access.spec };
   const rendered = renderSchedule({
     spec,
+    ...(access.creatorRights ? { creatorRights: access.creatorRights } : {}),
     types: discovery.types,
     credentials: storage.credentials,
     ...(storage.caPem !== undefined ? { caPem: storage.caPem } : {}),
     ...(signingKeyPem !== undefined ? { signingKeyPem } : {}),
     redact: dryRun,
   });
-  const base = { rendered, dryRun, created: false, namespaceCreated: false, removed: [], warnings };
+  const base = {
+    spec,
+    rendered,
+    dryRun,
+    created: false,
+    namespaceCreated: false,
+    removed: [],
+    warnings,
+  };
   if (dryRun) return base;
 
   const ns = spec.installNamespace;
@@ -81,23 +98,29 @@ export async function createSchedule(
     await client.apply(pathOf(rendered.namespace), rendered.namespace);
     namespaceCreated = true;
   }
+  const applied: KubeObject[] = [];
   for (const obj of rendered.objects) {
     try {
       await client.apply(pathOf(obj), obj);
+      applied.push(obj);
     } catch (err) {
-      let cleaned = false;
-      if (!existed) {
-        // Leave nothing half-made behind: remove what this run applied.
-        await deleteOwned(client, spec.name, ns, coveredNamespaces(spec.selection)).catch(() => {});
-        if (namespaceCreated)
-          await client.request('DELETE', pathOf(rendered.namespace)).catch(() => {});
-        cleaned = true;
-      }
+      const failure = `applying ${objectRef(obj)} failed: ${errorMessage(err)}`;
+      if (existed)
+        throw new UserError(
+          failure,
+          'the schedule is partly updated; fix the cause and run schedule create again',
+        );
+      const left = await rollBack(
+        client,
+        spec,
+        applied,
+        namespaceCreated ? rendered.namespace : undefined,
+      );
       throw new UserError(
-        `applying ${objectRef(obj)} failed: ${errorMessage(err)}`,
-        cleaned
-          ? 'nothing was left in the cluster; fix the cause and run schedule create again'
-          : 'the schedule is partly updated; fix the cause and run schedule create again',
+        failure,
+        left.length === 0
+          ? "nothing was left in the cluster (checked by listing the schedule's labels); fix the cause and run schedule create again"
+          : `these could not be removed: ${left.join(', ')}; delete them with: kubectl snapshot schedule delete ${spec.name} --install-namespace ${ns}`,
       );
     }
   }
@@ -113,4 +136,117 @@ export async function createSchedule(
     namespaceCreated,
     removed: stale.map((o) => objectRef(o)),
   };
+}
+
+/**
+ * Takes back a first attempt that failed half-way: deletes what this run applied (by name, so
+ * it needs no cluster-wide list a tenant may not make), then lists the schedule's labels to
+ * check. Returns what still remains.
+ */
+async function rollBack(
+  client: KubeClient,
+  spec: ScheduleSpec,
+  applied: KubeObject[],
+  namespace: KubeObject | undefined,
+): Promise<string[]> {
+  const hint = coveredNamespaces(spec.selection);
+  await deleteAll(client, applied).catch(() => {});
+  // What a concurrent or earlier run may have left with the same labels goes too.
+  const found = await findOwned(client, spec.name, spec.installNamespace, hint).catch(() => []);
+  await deleteAll(client, found).catch(() => {});
+  if (namespace) await client.request('DELETE', pathOf(namespace)).catch(() => {});
+  try {
+    const left = await findOwned(client, spec.name, spec.installNamespace, hint);
+    // Pods of a Job go with it in the background; none was started (the CronJob is last).
+    return left.map((o) => objectRef(o));
+  } catch (err) {
+    return [`(the check by listing failed: ${errorMessage(err)})`];
+  }
+}
+
+interface CreatorAccess {
+  spec: Pick<ScheduleSpec, 'installNamespace' | 'namespacedOnly'>;
+  creatorRights?: (NamespaceRights | undefined)[];
+}
+
+/**
+ * Whether the creator may create ClusterRoles (one SelfSubjectAccessReview), and their rules in
+ * each covered namespace (a SelfSubjectRulesReview each, in parallel). Without that right the
+ * schedule is namespaced-only and, unless --install-namespace was given, installed in the
+ * first backed-up namespace (the creator cannot create a namespace of its own either).
+ */
+async function creatorAccess(client: KubeClient, spec: ScheduleSpec): Promise<CreatorAccess> {
+  const install = spec.installNamespace === '' ? undefined : spec.installNamespace;
+  if (spec.selection.allNamespaces)
+    return { spec: { installNamespace: install ?? DEFAULT_INSTALL_NAMESPACE } };
+  const covered = coveredNamespaces(spec.selection);
+  const [clusterRbac, creatorRights] = await Promise.all([
+    mayCreateClusterRoles(client),
+    Promise.all(covered.map((ns) => rulesIn(client, ns))),
+  ]);
+  if (clusterRbac) return { spec: { installNamespace: install ?? DEFAULT_INSTALL_NAMESPACE } };
+  return {
+    spec: { installNamespace: install ?? (covered[0] as string), namespacedOnly: true },
+    creatorRights,
+  };
+}
+
+async function mayCreateClusterRoles(client: KubeClient): Promise<boolean> {
+  const review = await client.request<{ status?: { allowed?: boolean } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: {
+            group: 'rbac.authorization.k8s.io',
+            resource: 'clusterroles',
+            verb: 'create',
+          },
+        },
+      },
+    },
+  );
+  return review.status?.allowed === true;
+}
+
+async function rulesIn(
+  client: KubeClient,
+  namespace: string,
+): Promise<NamespaceRights | undefined> {
+  try {
+    const review = await client.request<{
+      status?: { resourceRules?: NamespaceRights['rules']; incomplete?: boolean };
+    }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectRulesReview',
+        spec: { namespace },
+      },
+    });
+    return {
+      rules: review.status?.resourceRules ?? [],
+      incomplete: review.status?.incomplete ?? true,
+    };
+  } catch (err) {
+    if (err instanceof ApiError) return undefined;
+    throw err;
+  }
+}
+
+/** A namespace the creator may not even read is refused before anything is made. */
+async function namespaceExists(client: KubeClient, ns: string): Promise<boolean> {
+  try {
+    return (await client.getOptional(objectPath(TYPES.Namespace, ns))) !== undefined;
+  } catch (err) {
+    if (err instanceof ApiError && err.statusCode === 403)
+      throw new UserError(
+        `you may not read namespace "${ns}" (forbidden); nothing was created`,
+        'a schedule backs up only namespaces you administer: check with: kubectl auth can-i get namespace/' +
+          ns,
+      );
+    throw err;
+  }
 }

@@ -39,6 +39,8 @@ export async function execSchedule(deps: BackupDeps, opts: ExecOptions): Promise
     labels: { ...opts.labels, [SCHEDULE_LABEL]: opts.schedule },
     ...(opts.encryption ? { encryption: opts.encryption } : {}),
     now,
+    // The schedule was made when its excluded types existed; their CRDs may go since.
+    warnUnknownExcludes: true,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });

@@ -3,7 +3,8 @@
 import { NotFoundError, UserError } from '../core/errors.js';
 import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
-import { collectionPath } from '../kube/discovery.js';
+import { collectionPath, objectPath } from '../kube/discovery.js';
+import { SCHEDULE_LABEL } from '../snapshots/scheduled.js';
 import {
   cronJobPath,
   type Kind,
@@ -13,7 +14,7 @@ import {
   storedSpec,
   TYPES,
 } from './objects.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, scheduleSelector } from './render.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, names, scheduleSelector } from './render.js';
 
 // The CronJob first, so it starts no Job meanwhile; Jobs before their Pods; bindings before
 // the roles they grant.
@@ -59,9 +60,33 @@ export async function findOwned(
     }
   }
   for (const kind of ['ClusterRole', 'ClusterRoleBinding'] as const) {
-    add(kind, await listAll(client, collectionPath(TYPES[kind]), selector));
+    try {
+      add(kind, await listAll(client, collectionPath(TYPES[kind]), selector));
+    } catch (err) {
+      // A namespace admin may not list cluster RBAC; a schedule they could create is
+      // namespaced-only and has none. What a cluster admin made, they can see only by name.
+      if (!(err instanceof ApiError && err.statusCode === 403)) throw err;
+      for (const o of await clusterRbacByName(client, name, installNamespace, kind)) add(kind, [o]);
+    }
   }
   return found;
+}
+
+/** The schedule's ClusterRole or ClusterRoleBinding fetched by its name, where GET is allowed. */
+async function clusterRbacByName(
+  client: KubeClient,
+  name: string,
+  installNamespace: string,
+  kind: 'ClusterRole' | 'ClusterRoleBinding',
+): Promise<KubeObject[]> {
+  const path = objectPath(TYPES[kind], names(name, installNamespace).rbac);
+  try {
+    const o = await client.getOptional(path);
+    return o && o.metadata.labels?.[SCHEDULE_LABEL] === name ? [o] : [];
+  } catch (err) {
+    if (err instanceof ApiError && err.statusCode === 403) return [];
+    throw err;
+  }
 }
 
 export async function deleteAll(client: KubeClient, objects: KubeObject[]): Promise<void> {

@@ -2,7 +2,8 @@
 // read-only RBAC scoped to what the schedule's backup reads, the Secret with the storage
 // credentials, and the CronJob whose container runs this same binary. The runner applies
 // the result; `--dry-run` prints it.
-import { listableTypes } from '../backup/select.js';
+
+import type { NamespaceRights } from '../backup/access.js';
 import { UserError } from '../core/errors.js';
 import { isDns1123Label } from '../core/names.js';
 import { type KubeObject, qualifiedResource, type Selection } from '../core/types.js';
@@ -11,6 +12,9 @@ import { KEEP_RULES, type KeepRule } from '../snapshots/retention.js';
 import { SCHEDULE_LABEL } from '../snapshots/scheduled.js';
 import { formatS3Url, type S3Location } from '../storage/s3-location.js';
 import { VERSION } from '../version.js';
+import { coveredNamespaces, type PolicyRule, type RbacPlan, rbacRules } from './rbac.js';
+
+export { coveredNamespaces, type PolicyRule, type RbacPlan, rbacRules } from './rbac.js';
 
 /** The image `--image` defaults to: the Dockerfile's image of this release. */
 export const DEFAULT_IMAGE = `kubectl-snapshot/kubectl-snapshot:v${VERSION}`;
@@ -73,6 +77,12 @@ export interface ScheduleSpec {
   /** Each snapshot is signed with the private key in the Secret (SIGN_KEY_VAR). */
   sign?: boolean;
   keep: Partial<Record<KeepRule, number>>;
+  /**
+   * No ClusterRole or ClusterRoleBinding: Roles in the backed-up namespaces only, for a
+   * creator who is admin of those namespaces and has no cluster rights (the backup then
+   * leaves out cluster-scoped objects, as it does for that user).
+   */
+  namespacedOnly?: boolean;
 }
 
 export interface RenderInput {
@@ -85,15 +95,13 @@ export interface RenderInput {
   caPem?: string;
   /** With spec.sign: the signing key's PEM, kept only in the Secret (never in args or env). */
   signingKeyPem?: string;
+  /**
+   * With spec.namespacedOnly: the creator's rules in each backed-up namespace (a
+   * SelfSubjectRulesReview each). A Role may grant only what its creator holds.
+   */
+  creatorRights?: (NamespaceRights | undefined)[];
   /** Print-safe: Secret values replaced by `<redacted>` (not valid base64, so it cannot be applied). */
   redact?: boolean;
-}
-
-export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  resourceNames?: string[];
 }
 
 export interface RenderedSchedule {
@@ -102,15 +110,6 @@ export interface RenderedSchedule {
   /** In apply order; the CronJob last, so it never runs before its rights exist. */
   objects: KubeObject[];
   rbac: RbacPlan;
-}
-
-export interface RbacPlan {
-  /** Namespaces that get a Role and RoleBinding (empty with -A). */
-  namespaces: string[];
-  /** The rules of each of those Roles. */
-  namespaceRules: PolicyRule[];
-  /** The ClusterRole's rules: only what must be read cluster-wide. */
-  clusterRules: PolicyRule[];
 }
 
 // ---- names ------------------------------------------------------------------------------
@@ -146,91 +145,6 @@ export function scheduleSelector(name: string, installNamespace: string): string
   return Object.entries(scheduleLabels(name, installNamespace))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-}
-
-// ---- RBAC -------------------------------------------------------------------------------
-
-const GET_LIST = ['get', 'list'];
-
-function groupRules(types: Pick<DiscoveredType, 'group' | 'resource'>[]): PolicyRule[] {
-  const byGroup = new Map<string, Set<string>>();
-  for (const t of types) {
-    const set = byGroup.get(t.group) ?? new Set<string>();
-    set.add(t.resource);
-    byGroup.set(t.group, set);
-  }
-  return [...byGroup.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([group, resources]) => ({
-      apiGroups: [group],
-      resources: [...resources].sort(),
-      verbs: [...GET_LIST],
-    }));
-}
-
-/** The namespaces a namespaced schedule covers: -n minus --exclude-namespace, deduplicated. */
-export function coveredNamespaces(sel: Selection): string[] {
-  return [...new Set(sel.namespaces)].filter((n) => !sel.excludeNamespaces.includes(n)).sort();
-}
-
-/**
- * Read-only rules for exactly what the backup reads: `get` and `list` on each resource type
- * the selection takes (from discovery, after --include/--exclude-resources and the default
- * exclusions; never subresources such as pods/log or pods/exec), in each selected namespace.
- * Cluster-wide only what must be: `get` on the selected Namespace objects by name, and in
- * `auto` mode the related types the backup follows (PVs of included PVCs, CRDs, the
- * ClusterRoleBindings naming included ServiceAccounts and their ClusterRoles); with
- * `--include-cluster-resources true` every selected cluster-scoped type; with -A everything
- * cluster-wide, since RBAC cannot grant "all namespaces but some".
- */
-export function rbacRules(selection: Selection, types: DiscoveredType[]): RbacPlan {
-  const selected = listableTypes(types, selection);
-  const namespaced = selected.filter((t) => t.namespaced);
-  const clusterScoped = selected.filter((t) => !t.namespaced);
-  const has = (group: string, resource: string) =>
-    selected.some((t) => t.group === group && t.resource === resource);
-  const clusterTypes: Pick<DiscoveredType, 'group' | 'resource'>[] = [];
-  const mode = selection.includeClusterResources;
-  if (mode === 'true') clusterTypes.push(...clusterScoped);
-  if (mode === 'auto') {
-    if (has('', 'persistentvolumeclaims') && has('', 'persistentvolumes'))
-      clusterTypes.push({ group: '', resource: 'persistentvolumes' });
-    if (has('apiextensions.k8s.io', 'customresourcedefinitions'))
-      clusterTypes.push({ group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' });
-    if (has('', 'serviceaccounts') && has('rbac.authorization.k8s.io', 'clusterrolebindings')) {
-      clusterTypes.push({ group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' });
-      if (has('rbac.authorization.k8s.io', 'clusterroles'))
-        clusterTypes.push({ group: 'rbac.authorization.k8s.io', resource: 'clusterroles' });
-    }
-  }
-  if (selection.allNamespaces) {
-    // Lists every namespace to find them, and every selected type across all namespaces.
-    return {
-      namespaces: [],
-      namespaceRules: [],
-      clusterRules: groupRules([
-        { group: '', resource: 'namespaces' },
-        ...namespaced,
-        ...clusterTypes,
-      ]),
-    };
-  }
-  const covered = coveredNamespaces(selection);
-  const nsRule: PolicyRule = {
-    apiGroups: [''],
-    resources: ['namespaces'],
-    resourceNames: covered,
-    verbs: ['get'],
-  };
-  return {
-    namespaces: covered,
-    namespaceRules: groupRules(namespaced),
-    // With `true`, namespaces are listed like every cluster type and the by-name rule is moot.
-    clusterRules: [
-      ...(clusterTypes.some((t) => t.group === '' && t.resource === 'namespaces') ? [] : [nsRule]),
-      ...groupRules(clusterTypes),
-    ],
-  };
 }
 
 // ---- the container's command line -------------------------------------------------------
@@ -290,7 +204,10 @@ export function renderSchedule(input: RenderInput): RenderedSchedule {
     ...(namespace !== undefined ? { namespace } : {}),
     labels: { ...labels },
   });
-  const rbac = rbacRules(spec.selection, input.types);
+  const rbac = rbacRules(spec.selection, input.types, {
+    namespacedOnly: spec.namespacedOnly === true,
+    ...(input.creatorRights ? { creatorRights: input.creatorRights } : {}),
+  });
   const subject = { kind: 'ServiceAccount', name: n.serviceAccount, namespace: ns };
   const hasCa = input.caPem !== undefined;
 
@@ -324,19 +241,22 @@ export function renderSchedule(input: RenderInput): RenderedSchedule {
       data: { [CA_KEY]: input.caPem as string },
     });
   }
-  objects.push({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: meta(n.rbac),
-    rules: rbac.clusterRules,
-  });
-  objects.push({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: meta(n.rbac),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: n.rbac },
-    subjects: [subject],
-  });
+  // A namespaced-only schedule has no cluster rules, and so no ClusterRole to bind.
+  if (!spec.namespacedOnly)
+    objects.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: meta(n.rbac),
+      rules: rbac.clusterRules,
+    });
+  if (!spec.namespacedOnly)
+    objects.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: meta(n.rbac),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: n.rbac },
+      subjects: [subject],
+    });
   for (const target of rbac.namespaces) {
     objects.push({
       apiVersion: 'rbac.authorization.k8s.io/v1',

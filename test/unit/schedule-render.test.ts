@@ -536,3 +536,80 @@ describe('names', () => {
     ]);
   });
 });
+
+describe('a namespaced-only schedule (a creator with namespace rights only)', () => {
+  const tenant = (over: Partial<ScheduleSpec> = {}) =>
+    spec({ installNamespace: 'shop', namespacedOnly: true, ...over });
+  /** What `admin` holds in a namespace: no podtemplates, no custom resources of example.com. */
+  const ADMIN = {
+    rules: [
+      { verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['namespaces'] },
+      {
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+        apiGroups: ['', 'apps', 'rbac.authorization.k8s.io'],
+        resources: [
+          'configmaps',
+          'secrets',
+          'pods',
+          'serviceaccounts',
+          'persistentvolumeclaims',
+          'deployments',
+          'roles',
+          'rolebindings',
+        ],
+      },
+    ],
+    incomplete: false,
+  };
+
+  it('renders Roles and RoleBindings in each backed-up namespace and no ClusterRole or ClusterRoleBinding', () => {
+    const r = renderSchedule({ spec: tenant(), types: TYPES, credentials: CREDS });
+    expect(find(r.objects, 'ClusterRole')).toEqual([]);
+    expect(find(r.objects, 'ClusterRoleBinding')).toEqual([]);
+    expect(r.rbac.clusterRules).toEqual([]);
+    for (const ns of ['shop', 'web']) {
+      one(r.objects, 'Role', ns);
+      const binding = one(r.objects, 'RoleBinding', ns);
+      expect(binding.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'kubectl-snapshot-nightly', namespace: 'shop' },
+      ]);
+    }
+    expect(one(r.objects, 'CronJob', 'shop').metadata.namespace).toBe('shop');
+  });
+
+  it("grants only get and list, never '*', and only on types the creator may read in every namespace (RBAC's escalation check)", () => {
+    const r = renderSchedule({
+      spec: tenant(),
+      types: TYPES,
+      credentials: CREDS,
+      creatorRights: [ADMIN, ADMIN],
+    });
+    expect(grantedVerbs(r.rbac)).toEqual(['get', 'list']);
+    const granted = r.rbac.namespaceRules.flatMap((x) =>
+      x.resources.map((res) => `${x.apiGroups[0]}/${res}`),
+    );
+    expect(granted).toContain('/namespaces');
+    expect(granted).toContain('apps/deployments');
+    expect(granted).not.toContain('example.com/widgets');
+    expect(granted).not.toContain('/events');
+  });
+
+  it('drops nothing for a namespace whose rules review was incomplete or failed', () => {
+    const r = renderSchedule({
+      spec: tenant(),
+      types: TYPES,
+      credentials: CREDS,
+      creatorRights: [{ rules: [], incomplete: true }, undefined],
+    });
+    const granted = r.rbac.namespaceRules.flatMap((x) => x.resources);
+    expect(granted).toContain('widgets');
+  });
+
+  it('refuses -A: every namespace can only be read with a ClusterRole', () => {
+    expect(() =>
+      rbacRules(selection({ namespaces: [], allNamespaces: true }), TYPES, {
+        namespacedOnly: true,
+      }),
+    ).toThrow(/namespaced-only schedule cannot back up all namespaces/);
+  });
+});

@@ -32,10 +32,9 @@ const create = (...args: string[]) => ['schedule', 'create', 'nightly', '-n', 's
 const daily = (...args: string[]) => create('--schedule', '0 2 * * *', ...args);
 
 describe('schedule create options', () => {
-  it('defaults to the kubectl-snapshot install namespace, the default image, UTC and no TTL or encryption', async () => {
+  it("leaves the install namespace to the creator's rights, and defaults to the default image, UTC and no TTL or encryption", async () => {
     expect(await optionsOf(daily(), 'schedule create')).toEqual({
       kube: {},
-      installNamespace: 'kubectl-snapshot',
       name: 'nightly',
       output: 'table',
       dryRun: false,

@@ -5,7 +5,11 @@ import { isDns1123Label } from '../../../core/names.js';
 import { validateTimeZone } from '../../../core/time-zone.js';
 import type { KubeObject } from '../../../core/types.js';
 import { type CronSchedule, parseCron, upcomingRuns } from '../../../schedule/cron.js';
-import { DEFAULT_IMAGE, validateScheduleName } from '../../../schedule/render.js';
+import {
+  DEFAULT_IMAGE,
+  DEFAULT_INSTALL_NAMESPACE,
+  validateScheduleName,
+} from '../../../schedule/render.js';
 import type { Command } from '../../command.js';
 import type { GlobalArgs, Io } from '../../context.js';
 import {
@@ -36,7 +40,11 @@ interface CreateArgs extends InstallArgs, BackupFlagArgs, RetentionArgs, SignArg
   'dry-run'?: boolean;
 }
 
-export interface ScheduleCreateOptions extends ScheduleTarget, ScheduledBackup {
+export interface ScheduleCreateOptions
+  extends Omit<ScheduleTarget, 'installNamespace'>,
+    ScheduledBackup {
+  /** Undefined: decided from the creator's rights (see createSchedule). */
+  installNamespace?: string;
   name: string;
   storage?: string;
   /** json or yaml with dryRun. */
@@ -66,11 +74,12 @@ function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions {
   const signKeyFile = signKeyFileFrom(a);
   const image = a.image ?? DEFAULT_IMAGE;
   if (image.trim() === '' || /\s/.test(image)) throw new UserError(`invalid --image "${image}"`);
-  if (!isDns1123Label(a['install-namespace']))
+  // Empty: decided by createSchedule from the creator's rights.
+  if (a['install-namespace'] !== '' && !isDns1123Label(a['install-namespace']))
     throw new UserError(`invalid --install-namespace "${a['install-namespace']}"`);
   return {
     kube,
-    installNamespace: a['install-namespace'],
+    ...(a['install-namespace'] !== '' ? { installNamespace: a['install-namespace'] } : {}),
     name: a.name,
     ...(storage !== undefined ? { storage } : {}),
     output,
@@ -100,7 +109,13 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
   describe: 'Create (or update) a schedule: a CronJob that backs up and prunes in the cluster',
   builder: (y) =>
     signOptions(
-      retentionOptions(installOption(backupFlags(y))),
+      retentionOptions(
+        installOption(
+          backupFlags(y),
+          `Namespace that holds the schedule (CronJob, ServiceAccount, Secret); default ${DEFAULT_INSTALL_NAMESPACE}, or the first backed-up namespace when you may not create ClusterRoles (then the schedule is namespaced-only: Roles, no ClusterRole)`,
+          '',
+        ),
+      ),
       'Sign each snapshot with this Ed25519 private key (PEM); it is copied into the schedule Secret, never into args',
     )
       .positional('name', { type: 'string', demandOption: true, describe: 'Schedule name' })
@@ -147,7 +162,7 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
       client,
       {
         name: o.name,
-        installNamespace: o.installNamespace,
+        installNamespace: o.installNamespace ?? '',
         schedule: o.schedule.expression,
         ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
         suspend: o.suspend,
@@ -171,13 +186,15 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
       return;
     }
     const { objectRef } = await import('../../../schedule/objects.js');
+    const ns = r.spec.installNamespace;
     const refs = r.rendered.objects.map(objectRef);
     if (o.output !== 'table') {
       io.stdout.write(
         await formatData(
           {
             name: o.name,
-            namespace: o.installNamespace,
+            namespace: ns,
+            namespacedOnly: r.spec.namespacedOnly === true,
             created: r.created,
             namespaceCreated: r.namespaceCreated,
             applied: refs,
@@ -188,15 +205,19 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
       );
       return;
     }
-    if (r.namespaceCreated) io.stdout.write(`namespace/${o.installNamespace} created\n`);
+    if (r.namespaceCreated) io.stdout.write(`namespace/${ns} created\n`);
     for (const ref of refs) io.stdout.write(`${ref} applied\n`);
     for (const ref of r.removed)
       io.stdout.write(`${ref} deleted (no longer part of the schedule)\n`);
+    if (r.spec.namespacedOnly)
+      io.stdout.write(
+        `info: namespaced-only schedule (you may not create ClusterRoles): Roles in ${r.rendered.rbac.namespaces.join(', ')}, no ClusterRole; its backups leave out cluster-scoped objects\n`,
+      );
     const next = o.suspend
       ? 'suspended'
       : `next run ${upcomingRuns(o.schedule, 1, o.timeZone)[0] ?? 'never'}`;
     io.stdout.write(
-      `schedule ${o.name} ${r.created ? 'created' : 'configured'} in namespace ${o.installNamespace} (${next})\n`,
+      `schedule ${o.name} ${r.created ? 'created' : 'configured'} in namespace ${ns} (${next})\n`,
     );
   },
 };

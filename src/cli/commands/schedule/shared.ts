@@ -27,12 +27,12 @@ export interface InstallArgs {
   'install-namespace': string;
 }
 
-export function installOption<T>(y: Argv<T>): Argv<T & InstallArgs> {
-  return y.option('install-namespace', {
-    type: 'string',
-    default: DEFAULT_INSTALL_NAMESPACE,
-    describe: 'Namespace that holds the schedules (CronJobs, ServiceAccounts, Secrets)',
-  });
+export function installOption<T>(
+  y: Argv<T>,
+  describe = `Namespace that holds the schedules (CronJobs, ServiceAccounts, Secrets); default ${DEFAULT_INSTALL_NAMESPACE}`,
+  byDefault: string = DEFAULT_INSTALL_NAMESPACE,
+): Argv<T & InstallArgs> {
+  return y.option('install-namespace', { type: 'string', default: byDefault, describe });
 }
 
 export interface NameArgs extends InstallArgs {
