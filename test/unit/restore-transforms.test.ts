@@ -398,6 +398,9 @@ describe('shortcut flags', () => {
       tracked().metadata.labels,
     );
     expect(buildTransform(flags({ mapping, keepGitOpsTracking: true }))).toBeUndefined();
+    // A copy left with no label at all has no labels map (the server stores none).
+    const bare = withLabels(configMap('c', 'shop', {}), { 'argocd.argoproj.io/instance': 'shop' });
+    expect(apply(t, bare, 'configmaps', 'shop').metadata).not.toHaveProperty('labels');
   });
 });
 

@@ -156,6 +156,8 @@ export function gitOpsTrackingRule(mapping: ReadonlyMap<string, string>): CodeRu
             changed = true;
           }
         }
+        // The server drops an empty map: left here, the copy would differ from what it stores.
+        if (Object.keys(m).length === 0) delete obj.metadata[field];
       }
       return changed;
     },
