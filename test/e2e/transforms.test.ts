@@ -182,5 +182,15 @@ describe('restore-time transforms on a namespace clone', () => {
     );
     expect(again.length).toBeGreaterThan(5);
     expect(again.filter((r) => r.outcome !== 'exists-identical')).toEqual([]);
+
+    // The same rules from a Velero ConfigMap, through diff: still everything identical.
+    await create([{ ...configMap(ns, 'mods', { 'rules.yaml': RULES }) }]);
+    const viaConfigMap = flags.map((f) => (f.endsWith('rules.yaml') ? `configmap:${ns}/mods` : f));
+    const d = await storage.cli(['diff', ...viaConfigMap]);
+    expect(d.code, d.stderr).toBe(0);
+    const compared = (JSON.parse(d.stdout) as { results: Result[] }).results.filter(
+      (r) => r.outcome !== 'skipped',
+    );
+    expect(compared.filter((r) => r.outcome !== 'exists-identical')).toEqual([]);
   }, 180_000);
 });
