@@ -6,6 +6,8 @@ import { isRawNumber, parseJson } from '../core/json.js';
 import type { KubeObject } from '../core/types.js';
 import { applyNamespaceMappingInPlace } from './mapping.js';
 import { normalizeInPlace } from './normalize.js';
+import { sanitizeInPlace } from './sanitize.js';
+import type { ObjectContext, Transform } from './transforms/index.js';
 
 /** Appends a stable JSON form of `v` (object keys sorted) to `out`. */
 function canonicalJson(v: unknown, out: string[]): void {
@@ -49,9 +51,20 @@ export function digest(v: unknown): string {
  * `normalizeInPlace(materialize())` whatever the restore's node-port and volume options,
  * since the compared form leaves node ports and a claim's volume out either way.
  */
-export function wantedDigest(archived: KubeObject, mapping: ReadonlyMap<string, string>): string {
+export function wantedDigest(
+  archived: KubeObject,
+  mapping: ReadonlyMap<string, string>,
+  transform?: { transform: Transform; context: ObjectContext; preserveNodePorts: boolean },
+): string {
   // normalizeInPlace sanitises first; mapping reads nothing that sanitising removes.
-  return digest(normalizeInPlace(applyNamespaceMappingInPlace(archived, mapping)));
+  if (!transform) return digest(normalizeInPlace(applyNamespaceMappingInPlace(archived, mapping)));
+  // Transforms see what the restore sends: sanitised and mapped (plan.ts preparer).
+  const { preserveNodePorts } = transform;
+  const mapped = applyNamespaceMappingInPlace(
+    sanitizeInPlace(archived, { preserveNodePorts }),
+    mapping,
+  );
+  return digest(normalizeInPlace(transform.transform.apply(mapped, transform.context)));
 }
 
 /** What a lookup keeps of one page of a list: each item's name and digest. */

@@ -9,6 +9,7 @@ import { readCheckedArchive } from '../snapshots/contents.js';
 import type { SnapshotRepository } from '../snapshots/repository.js';
 import { wantedDigest } from './digest.js';
 import { Spool, type SpoolRef } from './spool.js';
+import type { Transform } from './transforms/index.js';
 
 /** One object of a snapshot, with where the archive says it belongs. */
 export interface ArchivedObject {
@@ -53,6 +54,8 @@ export interface CompareHint {
   mapping: ReadonlyMap<string, string>;
   /** Source namespaces (as named in the snapshot) whose target namespace exists. */
   namespaces: ReadonlySet<string>;
+  /** The restore's transforms, so that digests are of the transformed objects. */
+  transform?: { transform: Transform; preserveNodePorts: boolean };
 }
 
 /** Annotation values longer than this are left out of planning views (last-applied copies). */
@@ -155,7 +158,13 @@ export async function loadArchive(
         ref,
         // After the view: the digest changes the object in place.
         ...(loc.namespace !== undefined && hint?.namespaces.has(loc.namespace)
-          ? { digest: wantedDigest(object, hint.mapping) }
+          ? {
+              digest: wantedDigest(
+                object,
+                hint.mapping,
+                hint.transform && { ...hint.transform, context: loc },
+              ),
+            }
           : {}),
       });
     });

@@ -23,6 +23,7 @@ import { applyNamespaceMappingInPlace, checkMappingTargets } from './mapping.js'
 import { restoreTiers } from './order.js';
 import { sanitizeInPlace } from './sanitize.js';
 import { kindSkipReason, skipReason } from './skip.js';
+import type { Transform } from './transforms/index.js';
 
 export interface RestoreOptions {
   /** Namespaces of the snapshot to restore (as named in the snapshot); empty: all. */
@@ -33,6 +34,8 @@ export interface RestoreOptions {
   excludeResources: string[];
   includeClusterResources: ClusterResourcesMode;
   preserveNodePorts: boolean;
+  /** Restore-time transforms (transforms/), applied after sanitising and mapping. */
+  transform?: Transform;
 }
 
 export interface PlannedObject {
@@ -115,18 +118,20 @@ function relatedToNamespaces(
   }
 }
 
-type Prepare = (full: KubeObject) => KubeObject;
+type Prepare = (full: KubeObject, a: ArchivedObject) => KubeObject;
 
-/** Sanitises and maps a private copy of an object (parsed from the spool, or cloned). */
+/** Sanitises, maps and transforms a private copy of an object (from the spool, or cloned). */
 function preparer(opts: RestoreOptions, pvNames: Set<string>): Prepare {
-  return (full) =>
-    applyNamespaceMappingInPlace(
+  return (full, a) => {
+    const out = applyNamespaceMappingInPlace(
       sanitizeInPlace(full, {
         preserveNodePorts: opts.preserveNodePorts,
         volumeRestored: (pv) => pvNames.has(pv),
       }),
       opts.mapping,
     );
+    return opts.transform ? opts.transform.apply(out, a) : out;
+  };
 }
 
 /**
@@ -155,7 +160,7 @@ class Planned implements PlannedObject {
   }
 
   async materialize(): Promise<KubeObject> {
-    return this.prepare(await wholeObject(this.source));
+    return this.prepare(await wholeObject(this.source), this.source);
   }
 }
 

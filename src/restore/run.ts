@@ -29,6 +29,7 @@ import {
   type RestorePlan,
 } from './plan.js';
 import type { LoadedSnapshot } from './snapshot.js';
+import { recordTransforms } from './transforms/report.js';
 
 export type Outcome =
   | 'created'
@@ -47,6 +48,8 @@ export interface ObjectResult {
   outcome: Outcome;
   message?: string;
   diff?: FieldDiff[];
+  /** The transform rules that changed the object (transforms/), when any did. */
+  transforms?: readonly string[];
 }
 
 export interface RestoreReport {
@@ -171,6 +174,18 @@ async function compare(
  */
 export async function runRestore(snap: LoadedSnapshot, opts: RunOptions): Promise<RestoreReport> {
   const plan = planRestore(snap.objects, opts);
+  const report = await runPlanned(snap, opts, plan);
+  // Which transform rules changed each object: a field of each result.
+  const planned = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
+  await recordTransforms(report.results, planned, opts.transform);
+  return report;
+}
+
+async function runPlanned(
+  snap: LoadedSnapshot,
+  opts: RunOptions,
+  plan: RestorePlan,
+): Promise<RestoreReport> {
   const results: ObjectResult[] = plan.skipped.map(skippedResult);
   const all = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
   const { mode } = opts;

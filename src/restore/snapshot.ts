@@ -57,6 +57,14 @@ export async function loadSnapshot(
     const { objects, close } = await loadArchive(repo, manifest, key, {
       mapping: options.mapping,
       namespaces,
+      ...(options.transform
+        ? {
+            transform: {
+              transform: options.transform,
+              preserveNodePorts: options.preserveNodePorts,
+            },
+          }
+        : {}),
     });
     return {
       manifest,

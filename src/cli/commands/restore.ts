@@ -1,11 +1,22 @@
 // restore and diff: a snapshot against the cluster. restore creates what does not exist (or,
 // with --dry-run, plans or validates it); diff compares. Neither changes an existing object.
+import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { CommandFailed, EXIT, Interrupted, UserError } from '../../core/errors.js';
+import { CommandFailed, EXIT, errorMessage, Interrupted, UserError } from '../../core/errors.js';
 import { validateSnapshotName } from '../../core/names.js';
 import { parseSelector } from '../../core/selectors.js';
+import type { KubeClient } from '../../kube/client.js';
+import { objectPath } from '../../kube/discovery.js';
 import type { RestoreOptions } from '../../restore/plan.js';
 import type { RestoreReport, RunMode } from '../../restore/run.js';
+import {
+  buildTransform,
+  configMapRef,
+  type TransformFlags,
+} from '../../restore/transforms/build.js';
+import { gitOpsNotice } from '../../restore/transforms/report.js';
+import { parseRules, type Rule, rulesOfConfigMap } from '../../restore/transforms/rules.js';
+import { GITOPS_RULE_NAME } from '../../restore/transforms/shortcuts.js';
 import type { Command } from '../command.js';
 import type { GlobalArgs, Io } from '../context.js';
 import {
@@ -16,8 +27,10 @@ import {
   filterOptions,
   type KeyArgs,
   type KeyFiles,
+  keyFileFlag,
   keyFilesFrom,
   keyOptions,
+  lastValue,
   listFlag,
   resourceListsFrom,
 } from '../flags.js';
@@ -30,8 +43,13 @@ import { restoreReportText } from './restore-report.js';
 export interface SnapshotTargetOptions extends CommonOptions {
   name: string;
   keys: KeyFiles;
-  /** Which of the snapshot's objects, into which namespaces. */
+  /** Which of the snapshot's objects, into which namespaces, transformed how. */
   plan: RestoreOptions;
+  /**
+   * --resource-modifiers configmap:NS/NAME: its rules are read through the cluster when the
+   * command runs, and the transform is built again with them from these flags.
+   */
+  modifiersConfigMap?: { namespace: string; name: string; flags: TransformFlags };
 }
 
 /** What `restore` does: create, or one of the dry runs (`--dry-run[=client]`, `--dry-run=server`). */
@@ -52,6 +70,11 @@ interface TargetArgs extends KeyArgs, FilterArgs {
   name: string;
   'namespace-mapping'?: string[];
   'include-namespaces'?: string[];
+  'resource-modifiers'?: string;
+  'storage-class-mapping'?: string[];
+  'image-registry-mapping'?: string[];
+  'replicas-to-zero'?: boolean;
+  'keep-gitops-tracking'?: boolean;
 }
 
 interface RestoreArgs extends TargetArgs {
@@ -76,6 +99,29 @@ function targetFlags<T>(y: Argv<T>): Argv<T & TargetArgs> {
         type: 'string',
         array: true,
         describe: 'Restore namespace OLD into NEW: OLD=NEW (repeatable)',
+      })
+      .option('resource-modifiers', {
+        type: 'string',
+        coerce: lastValue,
+        describe: 'Velero resource-modifier rules to apply: a YAML file, or configmap:NS/NAME',
+      })
+      .option('storage-class-mapping', {
+        type: 'string',
+        array: true,
+        describe: 'Storage class OLD becomes NEW in PVCs, PVs and volumeClaimTemplates: OLD=NEW',
+      })
+      .option('image-registry-mapping', {
+        type: 'string',
+        array: true,
+        describe: 'Images of registry OLD come from NEW, in every pod template: OLD=NEW',
+      })
+      .option('replicas-to-zero', {
+        type: 'boolean',
+        describe: 'Deployments and StatefulSets are restored with 0 replicas',
+      })
+      .option('keep-gitops-tracking', {
+        type: 'boolean',
+        describe: 'Keep Argo CD / Flux tracking metadata on namespace clones (removed by default)',
       }),
     'auto: cluster objects the namespaces need; true: all in the snapshot; false: none',
   ) as Argv<T & TargetArgs>;
@@ -94,11 +140,26 @@ async function targetFrom(
   );
   const selector = a.selector !== undefined ? parseSelector(a.selector) : undefined;
   validateSnapshotName(a.name);
+  const modifiers = keyFileFlag(a['resource-modifiers'], '--resource-modifiers', 'rules.yaml');
+  const modifiersConfigMap = modifiers !== undefined ? configMapRef(modifiers) : undefined;
+  const transforms: TransformFlags = {
+    rules: modifiers !== undefined && !modifiersConfigMap ? await readRulesFile(modifiers) : [],
+    storageClassMapping: listFlag(a['storage-class-mapping'], '--storage-class-mapping', 'a=b'),
+    imageRegistryMapping: listFlag(a['image-registry-mapping'], '--image-registry-mapping', 'a=b'),
+    replicasToZero: a['replicas-to-zero'] === true,
+    keepGitOpsTracking: a['keep-gitops-tracking'] === true,
+    mapping,
+  };
+  const transform = buildTransform(transforms);
   return {
     ...common,
     name: a.name,
     keys: keyFilesFrom(a, env),
+    ...(modifiersConfigMap
+      ? { modifiersConfigMap: { ...modifiersConfigMap, flags: transforms } }
+      : {}),
     plan: {
+      ...(transform ? { transform } : {}),
       namespaces: [
         ...listFlag(a.namespace, '--namespace', 'shop'),
         ...listFlag(a['include-namespaces'], '--include-namespaces', 'shop'),
@@ -110,6 +171,43 @@ async function targetFrom(
       preserveNodePorts,
     },
   };
+}
+
+async function readRulesFile(path: string): Promise<Rule[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`--resource-modifiers: cannot read ${path}: ${errorMessage(err)}`);
+  }
+  return parseRules(text, path);
+}
+
+const CONFIG_MAPS = {
+  group: '',
+  version: 'v1',
+  resource: 'configmaps',
+  kind: 'ConfigMap',
+  namespaced: true,
+} as const;
+
+/**
+ * The plan with the rules of a --resource-modifiers ConfigMap, read (the run's first read of
+ * the cluster) and checked before the snapshot is; else the plan as the options made it.
+ */
+async function planWithRules(
+  o: SnapshotTargetOptions,
+  client: () => Promise<KubeClient>,
+): Promise<RestoreOptions> {
+  const ref = o.modifiersConfigMap;
+  if (!ref) return o.plan;
+  const cm = await (await client()).getOptional<{ data?: Record<string, string> }>(
+    objectPath(CONFIG_MAPS, ref.name, ref.namespace),
+  );
+  const where = `configmap:${ref.namespace}/${ref.name}`;
+  if (!cm) throw new UserError(`--resource-modifiers ${where}: no such ConfigMap`);
+  const transform = buildTransform({ ...ref.flags, rules: rulesOfConfigMap(cm.data, where) });
+  return { ...o.plan, ...(transform ? { transform } : {}) };
 }
 
 /** `--dry-run` (alone: client), `--dry-run=client|server`, or none: create. */
@@ -143,6 +241,8 @@ async function finish(
   output: OutputFormat,
   verb: 'restore' | 'diff',
 ): Promise<void> {
+  const notice = gitOpsNotice(report.results, GITOPS_RULE_NAME);
+  if (notice) io.stderr.write(notice);
   if (output === 'table') io.stdout.write(restoreReportText(report, verb));
   else await writeData(io.stdout, report, output);
   const failed = report.totals.failed;
@@ -190,14 +290,17 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
       o.mode === 'client-dry-run'
         ? { kind: o.mode }
         : { kind: o.mode, client: await deps.kube(o.kube, o.concurrency) };
+    const plan = await planWithRules(o, () =>
+      mode.kind === 'client-dry-run' ? deps.kube(o.kube) : Promise.resolve(mode.client),
+    );
     // Read and verify the whole archive before the cluster is changed.
     const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
-      options: o.plan,
+      options: plan,
       ...(mode.kind === 'client-dry-run' ? {} : { client: mode.client }),
     });
     const progress = Progress.for(deps.io.stderr, !o.progress);
     const report = await runRestore(snap, {
-      ...o.plan,
+      ...plan,
       mode,
       concurrency: o.concurrency,
       onProgress: (done, total) => progress.update({ done, total, unit: 'objects', objects: done }),
@@ -231,12 +334,13 @@ export const diffCommand: Command<DiffArgs, DiffCommandOptions> = {
     const { runRestore } = await import('../../restore/run.js');
     const { loadSnapshot } = await import('../../restore/snapshot.js');
     const client = await deps.kube(o.kube);
+    const plan = await planWithRules(o, async () => client);
     const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
       client,
-      options: o.plan,
+      options: plan,
     });
     const report = await runRestore(snap, {
-      ...o.plan,
+      ...plan,
       mode: { kind: 'compare', client, details: o.details },
     }).finally(() => snap.close());
     await finish(deps.io, report, o.output, 'diff');

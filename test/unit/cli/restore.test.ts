@@ -1,4 +1,7 @@
 // argv → the options of restore and diff, and the errors a user sees for bad flags.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type {
   DiffCommandOptions,
@@ -262,5 +265,75 @@ describe("the JSON report's dryRun field", () => {
     ['compare', 'absent'],
   ] as const)('of a %s run is %s, as scripts read it', (kind, dryRun) => {
     expect(reportedDryRun(modes[kind]) ?? 'absent').toBe(dryRun);
+  });
+});
+
+describe('restore-time transform flags', () => {
+  const rulesFile = (text: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rules-')), 'rules.yaml');
+    writeFileSync(file, text);
+    return file;
+  };
+  const good =
+    'version: v1\nresourceModifierRules:\n- conditions: {groupResource: deployments.apps}\n  patches: [{operation: replace, path: /spec/replicas, value: "2"}]\n';
+
+  it('reads and checks a rules file into the plan of restore and diff', async () => {
+    for (const run of [restore, diff]) {
+      const o = await run([
+        'shop-1',
+        '--resource-modifiers',
+        rulesFile(good),
+        '--replicas-to-zero',
+      ]);
+      expect(o.plan.transform?.rules.map((r) => r.name)).toEqual(['resourceModifierRules[0]']);
+      expect(o.plan.transform?.code.map((r) => r.name)).toEqual(['--replicas-to-zero']);
+    }
+  });
+
+  it('refuses an invalid rules file, naming the problem, before anything runs', async () => {
+    const bad = rulesFile(
+      good.replace('deployments.apps}', 'deployments.apps, resourceNameRegex: "(["}'),
+    );
+    expect(await refusal(['restore', 'shop-1', '--resource-modifiers', bad])).toContain(
+      'the regex does not compile',
+    );
+    expect(
+      await refusal(['restore', 'shop-1', '--resource-modifiers', '/no/such/rules.yaml']),
+    ).toContain('cannot read');
+  });
+
+  it('leaves a ConfigMap of rules to be read when the command runs', async () => {
+    const o = await restore(['shop-1', '--resource-modifiers', 'configmap:velero/mods']);
+    expect(o.modifiersConfigMap).toMatchObject({ namespace: 'velero', name: 'mods' });
+    expect(
+      await refusal(['restore', 'shop-1', '--resource-modifiers', 'configmap:velero']),
+    ).toContain('expected configmap:NAMESPACE/NAME');
+  });
+
+  it('turns the shortcuts into generated rules, and clones drop GitOps tracking unless kept', async () => {
+    const o = await restore([
+      'shop-1',
+      '--storage-class-mapping',
+      'standard=fast',
+      '--image-registry-mapping',
+      'docker.io=mirror.local',
+      '--namespace-mapping',
+      'shop=shop-copy',
+    ]);
+    expect(o.plan.transform?.code.map((r) => r.name)).toEqual([
+      '--storage-class-mapping standard=fast',
+      '--image-registry-mapping docker.io=mirror.local',
+      'gitops-tracking-removal',
+    ]);
+    const kept = await restore([
+      'shop-1',
+      '--namespace-mapping',
+      'shop=shop-copy',
+      '--keep-gitops-tracking',
+    ]);
+    expect(kept.plan.transform).toBeUndefined();
+    expect(await refusal(['restore', 'shop-1', '--storage-class-mapping', 'standard'])).toContain(
+      'expected OLD=NEW',
+    );
   });
 });
