@@ -21,14 +21,14 @@ import { loadSnapshot } from '../src/restore/snapshot.js';
 import { SnapshotRepository } from '../src/snapshots/repository.js';
 import { FsStore } from '../src/storage/fs.js';
 import { startCluster } from '../test/cluster/harness.js';
-import { benchNamespaces, populate } from './generate.js';
 import {
   buildVeleroBinaries,
   findVeleroBinaries,
   startVelero,
   type VeleroBinaries,
   type VeleroResult,
-} from './velero.js';
+} from '../test/cluster/velero.js';
+import { benchNamespaces, populate } from './generate.js';
 
 const execFileP = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

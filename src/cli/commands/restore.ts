@@ -39,6 +39,8 @@ export type RestoreModeKind = Exclude<RunMode['kind'], 'compare'>;
 
 export interface RestoreCommandOptions extends SnapshotTargetOptions {
   mode: RestoreModeKind;
+  /** Also a Velero backup that did not complete (Failed, InProgress, …). */
+  allowPartial: boolean;
   /** Creates in flight at once within a tier, and connections to the API server. */
   concurrency: number;
 }
@@ -56,6 +58,7 @@ interface TargetArgs extends KeyArgs, FilterArgs {
 
 interface RestoreArgs extends TargetArgs {
   'preserve-nodeports'?: boolean;
+  'allow-partial'?: boolean;
   'dry-run'?: string;
   concurrency?: number;
 }
@@ -170,6 +173,10 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
         default: 16,
         describe: 'Creates in flight at once within a tier',
       })
+      .option('allow-partial', {
+        type: 'boolean',
+        describe: 'Also restore a Velero backup that did not complete (Failed, InProgress, …)',
+      })
       .example('$0 restore shop-20260101-020000', 'Restore everything the snapshot holds')
       .example(
         '$0 restore shop-20260101-020000 --namespace-mapping shop=shop-copy',
@@ -178,7 +185,12 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
   options: async (a, env) => {
     const target = await targetFrom(a, env, a['preserve-nodeports'] === true);
     const mode = restoreModeFrom(a['dry-run']);
-    return { ...target, mode, concurrency: concurrencyFrom(a.concurrency) };
+    return {
+      ...target,
+      mode,
+      concurrency: concurrencyFrom(a.concurrency),
+      allowPartial: a['allow-partial'] === true,
+    };
   },
   run: async (deps, o) => {
     const opened = await deps.storage(o.storage);
@@ -193,6 +205,7 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
     // Read and verify the whole archive before the cluster is changed.
     const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
       options: o.plan,
+      allowPartial: o.allowPartial,
       ...(mode.kind === 'client-dry-run' ? {} : { client: mode.client }),
     });
     const progress = Progress.for(deps.io.stderr, !o.progress);
@@ -231,9 +244,11 @@ export const diffCommand: Command<DiffArgs, DiffCommandOptions> = {
     const { runRestore } = await import('../../restore/run.js');
     const { loadSnapshot } = await import('../../restore/snapshot.js');
     const client = await deps.kube(o.kube);
+    // Reading changes nothing: an unfinished Velero backup may be compared.
     const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
       client,
       options: o.plan,
+      allowPartial: true,
     });
     const report = await runRestore(snap, {
       ...o.plan,
