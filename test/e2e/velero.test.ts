@@ -150,9 +150,14 @@ describe('a Velero backup, read through ?layout=velero', () => {
     expect(await read(inNamespace(app[0] as Obj, copy))).toBeUndefined();
   });
 
-  it('restores a deleted namespace so that every object matches its original', async () => {
+  it('restores a deleted namespace and its deleted CRD so that every object matches its original', async () => {
     await api().delete(namespace(ns));
     await until('the namespace to be deleted', async () => !(await read(namespace(ns))), 120_000);
+    await api().delete(crd(group, 'Widget', 'widgets'));
+    await until(
+      'the CRD to be deleted',
+      async () => !(await read(crd(group, 'Widget', 'widgets'))),
+    );
 
     const r = await cli(['restore', backup, '--storage', storage, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);

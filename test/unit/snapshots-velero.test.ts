@@ -11,8 +11,10 @@ import { loadSnapshot } from '../../src/restore/snapshot.js';
 import { readCheckedArchive } from '../../src/snapshots/contents.js';
 import { VeleroRepository } from '../../src/snapshots/velero/repository.js';
 import { verifySnapshot } from '../../src/snapshots/verify.js';
+import { addLocation } from '../../src/storage/config.js';
 import { FsStore } from '../../src/storage/fs.js';
 import { locationUrl, parseLocationUrl } from '../../src/storage/location-url.js';
+import { resolveLocation } from '../../src/storage/locations.js';
 import { configMap, namespace } from './builders.js';
 
 /** One ustar header block for a regular file (or `type`) of `size` bytes. */
@@ -136,6 +138,13 @@ describe('a Velero backup storage location', () => {
     expect(locationUrl(file)).toBe('file:///srv/velero?layout=velero');
     expect(() => parseLocationUrl('s3://bucket?layout=kopia')).toThrow(/layout must be velero/);
     expect(() => parseLocationUrl('file:///srv?endpoint=x')).toThrow(/layout=velero/);
+  });
+
+  it('can be saved as a named location, and resolves to the Velero layout by its name', async () => {
+    const env = { KUBECTL_SNAPSHOT_CONFIG: join(mkdtempSync(join(tmpdir(), 'ks-cfg-')), 'c.json') };
+    const saved = await addLocation('old-velero', 's3://bucket/velero?layout=velero', {}, env);
+    expect(saved.url).toBe('s3://bucket/velero?layout=velero');
+    expect(await resolveLocation('old-velero', env)).toMatchObject({ layout: 'velero' });
   });
 
   it('lists every backup from velero-backup.json with Velero’s phase, failed ones too', async () => {
