@@ -150,6 +150,28 @@ describe('a Velero backup, read through ?layout=velero', () => {
     expect(await read(inNamespace(app[0] as Obj, copy))).toBeUndefined();
   });
 
+  it('plans a selective restore with --dry-run=client without the cluster', async () => {
+    const r = await cli([
+      'restore',
+      backup,
+      '--storage',
+      storage,
+      '--include-resources',
+      'widgets',
+      '-l',
+      'app!=none',
+      '--dry-run=client',
+      '-o',
+      'json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const planned = (JSON.parse(r.stdout) as Report).results
+      .filter((x) => x.outcome === 'would-create')
+      .map((x) => `${x.kind}/${x.name}`);
+    // The Namespace object comes with its namespace's objects (auto), as for our snapshots.
+    expect(planned.sort()).toEqual([`Namespace/${ns}`, 'Widget/w1', 'Widget/w2']);
+  });
+
   it('restores a deleted namespace and its deleted CRD so that every object matches its original', async () => {
     await api().delete(namespace(ns));
     await until('the namespace to be deleted', async () => !(await read(namespace(ns))), 120_000);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CorruptArchiveError, UserError } from '../../src/core/errors.js';
 import type { KubeObject } from '../../src/core/types.js';
 import { loadSnapshot } from '../../src/restore/snapshot.js';
+import { resolveScheduleStorage } from '../../src/schedule/storage.js';
 import { readCheckedArchive } from '../../src/snapshots/contents.js';
 import { VeleroRepository } from '../../src/snapshots/velero/repository.js';
 import { verifySnapshot } from '../../src/snapshots/verify.js';
@@ -278,6 +279,15 @@ describe('a Velero backup storage location', () => {
     const snap = await loadSnapshot(repo, 'b1', undefined, { options, allowPartial: true });
     expect(snap.objects.map((o) => o.name)).toEqual(['settings', 'shop']);
     await snap.close();
+  });
+
+  it('is refused as the storage of a schedule, which would write there', async () => {
+    await expect(
+      resolveScheduleStorage('s3://bucket/velero?layout=velero', {
+        AWS_ACCESS_KEY_ID: 'a',
+        AWS_SECRET_ACCESS_KEY: 'b',
+      }),
+    ).rejects.toThrow(/is a Velero backup storage location: it is read-only for us/);
   });
 
   it('refuses to delete or write there: Velero owns the files', async () => {
