@@ -182,6 +182,20 @@ describe('a Velero backup storage location', () => {
     expect(objs[0]?.metadata.labels).toEqual({ app: 'web', 'velero.io/backup-name': 'b1' });
   });
 
+  it('reads a format 1.0 backup from its classic entries and ignores other API versions', async () => {
+    const classic = honestEntries().filter(([n]) => !n.includes('preferredversion'));
+    classic.push([
+      'resources/configmaps/v1beta1/namespaces/shop/settings.json',
+      json({ ...settings, apiVersion: 'v1beta1' }),
+    ]);
+    const { repo } = location(classic);
+    expect((await repo.readManifest('b1')).velero?.preferredVersions).toBe(false);
+    expect((await objectsOf(repo)).map((o) => `${o.apiVersion} ${o.kind}`)).toEqual([
+      'v1 ConfigMap',
+      'v1 Namespace',
+    ]);
+  });
+
   it('verifies the objects and reports that no checksum was recorded', async () => {
     const r = await verifySnapshot(location().repo, 'b1');
     expect(r).toMatchObject({ ok: true, objects: 2, checksumRecorded: false });
