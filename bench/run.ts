@@ -21,14 +21,14 @@ import { loadSnapshot } from '../src/restore/snapshot.js';
 import { SnapshotRepository } from '../src/snapshots/repository.js';
 import { FsStore } from '../src/storage/fs.js';
 import { startCluster } from '../test/cluster/harness.js';
-import { benchNamespaces, type Payload, populate } from './generate.js';
 import {
   buildVeleroBinaries,
   findVeleroBinaries,
   startVelero,
   type VeleroBinaries,
   type VeleroResult,
-} from './velero.js';
+} from '../test/cluster/velero.js';
+import { benchNamespaces, type Payload, populate } from './generate.js';
 
 const execFileP = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,7 +45,7 @@ const RUNS = arg('runs', 3);
 /** `--payload random` for the incompressible objects of earlier rounds; realistic by default. */
 const PAYLOAD: Payload =
   process.argv.includes('random') && process.argv.includes('--payload') ? 'random' : 'realistic';
-// Velero comparison (bench/velero.ts): --velero forces it (building Velero if needed),
+// Velero comparison (test/cluster/velero.ts): --velero forces it (building Velero if needed),
 // --no-velero skips it; by default it runs only when the Velero binaries are already cached.
 /** `--no-kubectl` leaves out the kubectl baselines (slow and memory-hungry at 50,000 objects). */
 const KUBECTL = !process.argv.includes('--no-kubectl');

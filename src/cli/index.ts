@@ -52,9 +52,13 @@ function realDeps(io: Io, stop: Stop, transport: Transport): Deps {
     },
     storage: async (storage) => {
       const { openStore, resolveLocation } = await import('../storage/locations.js');
-      const { SnapshotRepository } = await import('../snapshots/repository.js');
       const location = await resolveLocation(storage, io.env);
       const store = await openStore(location, io.env, transport.requestTimeoutMs);
+      if (location.layout === 'velero') {
+        const { VeleroRepository } = await import('../snapshots/velero/repository.js');
+        return { snapshots: new VeleroRepository(store), location };
+      }
+      const { SnapshotRepository } = await import('../snapshots/repository.js');
       return { snapshots: new SnapshotRepository(store), location };
     },
   };

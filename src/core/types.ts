@@ -110,6 +110,20 @@ export const SNAPSHOT_FORMAT_VERSION = 1;
  */
 export type SnapshotPhase = 'Completed' | 'PartiallyFailed';
 
+/** What a Velero backup's velero-backup.json says beyond what our manifest has. */
+export interface VeleroSource {
+  /** status.phase: New, InProgress, Completed, PartiallyFailed, Failed, FailedValidation, … */
+  phase: string;
+  /** status.formatVersion of the tarball, e.g. 1.1.0. */
+  formatVersion: string;
+  errors: number;
+  warnings: number;
+  /** Objects of types Velero never restores (events, nodes, …), left out of `resources`. */
+  notRestored: number;
+  /** The tarball has `-preferredversion` entries (format 1.1): those are read, not the others. */
+  preferredVersions: boolean;
+}
+
 /** snapshot.json: written last; a snapshot without it does not exist. */
 export interface SnapshotManifest {
   formatVersion: number;
@@ -136,6 +150,8 @@ export interface SnapshotManifest {
     /** Size of the tar before compression; a restore reads no more than about this. */
     inflatedSize?: number;
   };
+  /** Set for a backup read from a Velero backup storage location (snapshots/velero/). */
+  velero?: VeleroSource;
   /** Set when the archive and the log are encrypted (age format); never holds a secret. */
   encryption?: { recipients: string[]; passphrase: boolean };
   log: { key: string };

@@ -5,6 +5,7 @@
 
 import { cloneJson } from '../core/json.js';
 import type { KubeObject } from '../core/types.js';
+import { BACKUP_NAME_LABEL, RESTORE_NAME_LABEL } from '../snapshots/velero/labels.js';
 import {
   asArray,
   asRecord,
@@ -13,6 +14,13 @@ import {
   LAST_APPLIED_ANNOTATION,
   sanitizeInPlace,
 } from './sanitize.js';
+
+/**
+ * Labels Velero's restore sets on everything it creates (snapshots/velero/labels.ts): they
+ * name a backup and a restore, not what the user chose, and Velero's own comparison with an
+ * existing object ignores them too.
+ */
+const VELERO_RESTORE_LABELS = [BACKUP_NAME_LABEL, RESTORE_NAME_LABEL];
 
 /** Annotations written by the control plane, or copies of what is compared anyway. */
 const SERVER_ANNOTATIONS = [
@@ -52,6 +60,11 @@ export function normalizeInPlace(obj: KubeObject): unknown {
   const out = sanitizeInPlace(obj, { preserveNodePorts: false });
   delete out.metadata.generateName;
   deleteAnnotations(out, SERVER_ANNOTATIONS);
+  const labels = out.metadata.labels;
+  if (labels) {
+    for (const k of VELERO_RESTORE_LABELS) delete labels[k];
+    if (Object.keys(labels).length === 0) delete out.metadata.labels;
+  }
   if (isKind(out, '', 'Service')) {
     const spec = asRecord(out.spec);
     if (spec) {

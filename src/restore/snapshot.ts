@@ -1,6 +1,7 @@
 // Reading a snapshot before a restore or diff acts on it: snapshot.json, the checks of the
 // restore's options against it, then the whole archive, while the lists of what the target
 // namespaces hold already run (reads only).
+import { UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
 import { NAMESPACE_TYPE, type SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
@@ -8,6 +9,7 @@ import { ApiError, type KubeClient } from '../kube/client.js';
 import { discover, objectPath } from '../kube/discovery.js';
 import { economizeHeapFor } from '../node-flags.js';
 import type { SnapshotRepository } from '../snapshots/repository.js';
+import { RESTORABLE_PHASES } from '../snapshots/velero/backup.js';
 import { type ArchivedObject, loadArchive } from './load.js';
 import { Lookups } from './lookup.js';
 import { checkAgainstSnapshot, lookupCollections, type RestoreOptions } from './plan.js';
@@ -33,9 +35,10 @@ export async function loadSnapshot(
   repo: SnapshotRepository,
   name: string,
   key?: DecryptionKey,
-  target?: { client?: KubeClient; options: RestoreOptions },
+  target?: { client?: KubeClient; options: RestoreOptions; allowPartial?: boolean },
 ): Promise<LoadedSnapshot> {
   const manifest = await repo.readManifest(name);
+  if (target && !target.allowPartial) refuseUnfinished(manifest);
   const client = target?.client;
   if (target)
     await checkAgainstSnapshot(
@@ -79,6 +82,18 @@ export async function loadSnapshot(
     await lookups.close();
     throw err;
   }
+}
+
+/**
+ * A Velero backup that did not finish (Failed, FailedValidation, InProgress, …): Velero's
+ * restore refuses it, since what it holds is whatever was written before it stopped.
+ */
+function refuseUnfinished(m: SnapshotManifest): void {
+  if (!m.velero || RESTORABLE_PHASES.has(m.velero.phase)) return;
+  throw new UserError(
+    `Velero backup "${m.name}" is ${m.velero.phase}, not Completed or PartiallyFailed: it may hold only part of what it selected`,
+    'restore it anyway with --allow-partial (diff it first), or pick a completed backup (kubectl snapshot list)',
+  );
 }
 
 /** The snapshot's selected namespaces whose target namespace exists (unreadable ones: not). */

@@ -35,6 +35,12 @@ export async function resolveScheduleStorage(
       'pass --storage s3://bucket/prefix?endpoint=… (or a named S3 location from "kubectl snapshot location add"), with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set',
     );
   }
+  if (loc.layout === 'velero') {
+    throw new UserError(
+      `storage location ${loc.url} is a Velero backup storage location: it is read-only for us (Velero owns its files)`,
+      'schedule backups to a location of ours; Velero backups there stay readable with restore and diff',
+    );
+  }
   const c = s3CredentialsFromEnv(env);
   const credentials: Record<string, string> = {
     AWS_ACCESS_KEY_ID: c.accessKey,

@@ -12,7 +12,9 @@ import type { KubeObject, ResourceCount, SnapshotManifest } from '../core/types.
 import { parseApiVersion } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import { archiveKey } from './layout.js';
-import { NO_KEY, type SnapshotRepository } from './repository.js';
+import { type CheckedObject, NO_KEY, type SnapshotRepository } from './repository.js';
+
+export type { CheckedObject } from './repository.js';
 
 /** Largest accepted object entry: the API server's request limit (3 MiB). */
 export const MAX_ENTRY_BYTES = DEFAULT_MAX_ENTRY;
@@ -30,14 +32,6 @@ const PVS = 'persistentvolumes';
 const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
 /** The cluster-scoped types `--include-cluster-resources auto` adds (backup/select.ts). */
 const AUTO_CLUSTER_TYPES = new Set([NAMESPACES, PVS, CRDS, CRBS, CLUSTER_ROLES]);
-
-/** One object entry that passed the checks. */
-export interface CheckedObject {
-  loc: ObjectLocation;
-  object: KubeObject;
-  /** The entry's bytes, as stored in the archive. */
-  data: Buffer;
-}
 
 /** How much a read of this snapshot's archive may inflate, and the largest entry. */
 export function readLimits(m: SnapshotManifest): {
@@ -257,6 +251,9 @@ export async function readCheckedArchive(
   key: DecryptionKey = NO_KEY,
   onObject: (o: CheckedObject) => void | Promise<void> = () => {},
 ): Promise<{ entries: number; objects: number }> {
+  // A layout with an archive format of its own (Velero's) reads it through its own checks.
+  const foreign = repo.foreignArchive;
+  if (foreign) return foreign(m, key, onObject);
   checkArchiveKey(m);
   const check = new ArchiveContentsCheck(m);
   const archive = await repo.openArchive(m, key);

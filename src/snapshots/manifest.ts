@@ -5,7 +5,11 @@ import { UserError } from '../core/errors.js';
 import { SNAPSHOT_FORMAT_VERSION, type SnapshotManifest } from '../core/types.js';
 
 /** What `list` and `describe` call a snapshot's state. */
-export function snapshotStatus(m: Pick<SnapshotManifest, 'phase' | 'warnings'>): string {
+export function snapshotStatus(
+  m: Pick<SnapshotManifest, 'phase' | 'warnings'> & { velero?: { phase: string } },
+): string {
+  // A Velero backup keeps Velero's own word for its state (Failed, InProgress, …).
+  if (m.velero) return m.velero.phase;
   if (m.phase === 'PartiallyFailed') return 'PartiallyFailed';
   return m.warnings.length > 0 ? 'CompletedWithWarnings' : 'Completed';
 }

@@ -4,6 +4,7 @@
 // No other module builds a key or knows a snapshot's file names. A snapshot exists exactly
 // when its snapshot.json does.
 import type { Readable } from 'node:stream';
+import type { ObjectLocation } from '../archive/format.js';
 import {
   AlreadyExistsError,
   CorruptArchiveError,
@@ -12,7 +13,7 @@ import {
 } from '../core/errors.js';
 import { HashCounter } from '../core/hash.js';
 import { validateSnapshotName } from '../core/names.js';
-import type { SnapshotManifest } from '../core/types.js';
+import type { KubeObject, SnapshotManifest } from '../core/types.js';
 import { type DecryptionKey, decryptStream, type EncryptionKey } from '../crypto/age.js';
 import {
   parseSignatureFile,
@@ -59,6 +60,24 @@ export interface IncompleteSnapshot {
 }
 
 export const NO_KEY: DecryptionKey = { identities: [], passphrases: [] };
+
+/** One object entry that passed the checks of snapshots/contents.ts. */
+export interface CheckedObject {
+  loc: ObjectLocation;
+  object: KubeObject;
+  /** The entry's bytes, as stored in the archive (or as the layout's reader rewrote them). */
+  data: Buffer;
+}
+
+/**
+ * Reads an archive of another layout's format through every check of that format, as
+ * contents.ts readCheckedArchive does ours; `onObject` sees only objects that passed.
+ */
+export type ForeignArchiveReader = (
+  m: SnapshotManifest,
+  key: DecryptionKey,
+  onObject: (o: CheckedObject) => void | Promise<void>,
+) => Promise<{ entries: number; objects: number }>;
 
 export interface OpenedArchive {
   /** The gzip'd tar, decrypted when the snapshot is encrypted. */
@@ -108,6 +127,11 @@ export class SnapshotRepository {
    */
   requiringSignature(key: VerifyKey): SnapshotRepository {
     return new SnapshotRepository(this.store, { ...this.keys, verify: key });
+  }
+
+  /** The reader of this layout's archives when their format is not ours (snapshots/velero/). */
+  get foreignArchive(): ForeignArchiveReader | undefined {
+    return undefined;
   }
 
   /** Where the snapshots are, for display: never contains credentials. */

@@ -13,6 +13,11 @@ export interface VerifyResult {
   objects: number;
   /** False for an encrypted snapshot verified without its key: only stored bytes checked. */
   contentsChecked: boolean;
+  /**
+   * False for a Velero backup: Velero records no checksum, so only its objects (against its
+   * resource list) were checked, not the stored bytes against a recorded hash.
+   */
+  checksumRecorded: boolean;
   problems: string[];
 }
 
@@ -33,6 +38,7 @@ export async function verifySnapshot(
     entries,
     objects,
     contentsChecked,
+    checksumRecorded: repo.foreignArchive === undefined,
     problems,
   });
   const corrupt = (err: unknown) => {
@@ -42,7 +48,7 @@ export async function verifySnapshot(
   let m: SnapshotManifest;
   try {
     m = await repo.readManifest(name);
-    checkArchiveKey(m);
+    if (!repo.foreignArchive) checkArchiveKey(m);
   } catch (err) {
     corrupt(err);
     return result(false);

@@ -9,21 +9,39 @@ import {
   DEFAULT_S3_ENDPOINT,
   formatS3Url,
   type S3Location,
+  type StorageLayout,
 } from './s3-location.js';
+
+export type { StorageLayout } from './s3-location.js';
 
 export interface FileLocation {
   kind: 'file';
   /** Absolute directory. */
   dir: string;
+  layout?: StorageLayout;
 }
 
 export type Location = FileLocation | S3Location;
 
 const URL_EXAMPLES =
   'valid forms: /abs/dir, ./relative/dir, ~/dir, file:///abs/dir, s3://bucket, ' +
-  's3://bucket/prefix?endpoint=https://minio.example.com:9000&region=us-east-1&pathStyle=true&caFile=/path/ca.pem';
+  's3://bucket/prefix?endpoint=https://minio.example.com:9000&region=us-east-1&pathStyle=true&caFile=/path/ca.pem; ' +
+  'add ?layout=velero (file:///dir?layout=velero) for a Velero backup storage location';
 
-const S3_PARAMS = ['endpoint', 'region', 'pathStyle', 'caFile', 'insecureSkipTlsVerify'] as const;
+const S3_PARAMS = [
+  'endpoint',
+  'region',
+  'pathStyle',
+  'caFile',
+  'insecureSkipTlsVerify',
+  'layout',
+] as const;
+
+/** `layout=velero`: the location holds Velero's backups (`<prefix>/backups/<name>/…`). */
+function parseLayout(v: string, raw: string): StorageLayout {
+  if (v === 'velero') return v;
+  throw invalid(raw, `layout must be velero (or left out for ours), not "${v}"`);
+}
 
 /** Hides anything that looks like URL user info, so an error never echoes a secret. */
 function redact(s: string): string {
@@ -78,9 +96,12 @@ function parseFileUrl(v: string): FileLocation {
   } catch {
     throw invalid(v, 'not a valid file URL');
   }
-  if (url.search !== '' || url.hash !== '') {
-    throw invalid(v, 'file URLs take no ?options or #fragment');
+  const params = [...url.searchParams.keys()];
+  if (url.hash !== '' || params.some((k) => k !== 'layout') || params.length > 1) {
+    throw invalid(v, 'file URLs take no #fragment and no ?options but layout=velero');
   }
+  const layout = url.searchParams.get('layout');
+  url.search = '';
   if (url.hostname !== '' && url.hostname !== 'localhost') {
     throw invalid(v, `file URLs cannot name a host ("${url.hostname}"): use file:///absolute/path`);
   }
@@ -90,7 +111,11 @@ function parseFileUrl(v: string): FileLocation {
   } catch (err) {
     throw invalid(v, err instanceof Error ? err.message : String(err));
   }
-  return { kind: 'file', dir: resolve(dir) };
+  return {
+    kind: 'file',
+    dir: resolve(dir),
+    ...(layout !== null ? { layout: parseLayout(layout, v) } : {}),
+  };
 }
 
 function parseBool(v: string, param: string, raw: string): boolean {
@@ -163,6 +188,8 @@ function parseS3Url(v: string, env: NodeJS.ProcessEnv): S3Location {
     if (caFile === '') throw invalid(v, 'caFile is empty');
     loc.caFile = expandPath(caFile, env);
   }
+  const layout = params.get('layout');
+  if (layout !== null) loc.layout = parseLayout(layout, v);
   const insecure = params.get('insecureSkipTlsVerify');
   if (insecure !== null && parseBool(insecure, 'insecureSkipTlsVerify', v)) {
     loc.insecureSkipTlsVerify = true;
@@ -179,5 +206,7 @@ function parseEndpoint(endpoint: string, raw: string): string | undefined {
 
 /** The canonical display URL of a location. */
 export function locationUrl(loc: Location): string {
-  return loc.kind === 'file' ? pathToFileURL(loc.dir).href : formatS3Url(loc);
+  if (loc.kind === 's3') return formatS3Url(loc);
+  const href = pathToFileURL(loc.dir).href;
+  return loc.layout ? `${href}?layout=${loc.layout}` : href;
 }

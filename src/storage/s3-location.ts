@@ -3,6 +3,9 @@
 
 export const DEFAULT_S3_ENDPOINT = 'https://s3.amazonaws.com';
 
+/** Whose layout a location holds: ours when absent, or Velero's backup storage location's. */
+export type StorageLayout = 'velero';
+
 export interface S3Location {
   kind: 's3';
   bucket: string;
@@ -15,6 +18,7 @@ export interface S3Location {
   /** Absolute path of a PEM CA bundle. */
   caFile?: string;
   insecureSkipTlsVerify?: boolean;
+  layout?: StorageLayout;
 }
 
 /** A prefix without its leading and trailing '/'. */
@@ -82,5 +86,6 @@ export function formatS3Url(loc: Omit<S3Location, 'kind'>): string {
   if (loc.pathStyle !== undefined) q.push(`pathStyle=${loc.pathStyle}`);
   if (loc.caFile) q.push(`caFile=${value(loc.caFile)}`);
   if (loc.insecureSkipTlsVerify) q.push('insecureSkipTlsVerify=true');
+  if (loc.layout) q.push(`layout=${loc.layout}`);
   return q.length > 0 ? `${url}?${q.join('&')}` : url;
 }

@@ -7,9 +7,9 @@
 # where <key> is a hash of the wrapper's go.mod and go.sum, so a version change rebuilds
 # and an unchanged pin is reused. Prints the directory holding all binaries on stdout.
 #
-# Usage: build.sh [kube|etcd|minio|krew|velero ...]   (default: etcd minio krew kube)
-# `velero` (Velero and velero-plugin-for-aws, for the benchmark's comparison only) is never
-# built by default; it is two wrappers, velero/ and velero-plugin-for-aws/, cached separately.
+# Usage: build.sh [kube|etcd|minio|krew|velero ...]   (default: etcd minio krew kube velero)
+# `velero` (Velero and velero-plugin-for-aws: the Velero interoperability e2e tests and the
+# benchmark's comparison) is two wrappers, velero/ and velero-plugin-for-aws/, cached separately.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KUBECTL_SNAPSHOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-snapshot}
@@ -72,7 +72,7 @@ build_one() {
 }
 
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(etcd minio krew kube)
+[ ${#components[@]} -gt 0 ] || components=(etcd minio krew kube velero)
 for c in "${components[@]}"; do
   case $c in
     velero) build_one velero; build_one velero-plugin-for-aws ;;

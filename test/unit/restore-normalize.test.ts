@@ -18,6 +18,7 @@ import {
   service,
   servicePort,
   withAnnotations,
+  withLabels,
   withStatus,
 } from './builders.js';
 
@@ -55,6 +56,25 @@ describe('normalizeForCompare', () => {
     expect(same(backedUp, live)).toEqual([
       { path: 'metadata.annotations.team', before: 'a', after: 'b' },
     ]);
+  });
+
+  it('ignores the backup and restore names Velero labels what it restores with, as Velero does', () => {
+    const backedUp = withLabels(configMap('settings', 'ns1', { a: '1' }), {
+      app: 'web',
+      'velero.io/backup-name': 'b2',
+    });
+    const live = withLabels(configMap('settings', 'ns1', { a: '1' }), {
+      app: 'web',
+      'velero.io/backup-name': 'b1',
+      'velero.io/restore-name': 'b1-20260101',
+    });
+    expect(same(backedUp, live)).toEqual([]);
+    expect(
+      same(
+        withLabels(configMap('settings', 'ns1', {}), { 'velero.io/backup-name': 'b' }),
+        configMap('settings', 'ns1', {}),
+      ),
+    ).toEqual([]);
   });
 
   it('ignores allocated Service cluster IPs and node ports', () => {

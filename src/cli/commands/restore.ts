@@ -57,6 +57,8 @@ export type RestoreModeKind = Exclude<RunMode['kind'], 'compare'>;
 
 export interface RestoreCommandOptions extends SnapshotTargetOptions {
   mode: RestoreModeKind;
+  /** Also a Velero backup that did not complete (Failed, InProgress, …). */
+  allowPartial: boolean;
   /** Creates in flight at once within a tier, and connections to the API server. */
   concurrency: number;
 }
@@ -79,6 +81,7 @@ interface TargetArgs extends KeyArgs, FilterArgs {
 
 interface RestoreArgs extends TargetArgs {
   'preserve-nodeports'?: boolean;
+  'allow-partial'?: boolean;
   'dry-run'?: string;
   concurrency?: number;
 }
@@ -270,6 +273,10 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
         default: 16,
         describe: 'Creates in flight at once within a tier',
       })
+      .option('allow-partial', {
+        type: 'boolean',
+        describe: 'Also restore a Velero backup that did not complete (Failed, InProgress, …)',
+      })
       .example('$0 restore shop-20260101-020000', 'Restore everything the snapshot holds')
       .example(
         '$0 restore shop-20260101-020000 --namespace-mapping shop=shop-copy',
@@ -278,7 +285,12 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
   options: async (a, env) => {
     const target = await targetFrom(a, env, a['preserve-nodeports'] === true);
     const mode = restoreModeFrom(a['dry-run']);
-    return { ...target, mode, concurrency: concurrencyFrom(a.concurrency) };
+    return {
+      ...target,
+      mode,
+      concurrency: concurrencyFrom(a.concurrency),
+      allowPartial: a['allow-partial'] === true,
+    };
   },
   run: async (deps, o) => {
     const opened = await deps.storage(o.storage);
@@ -296,6 +308,7 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
     // Read and verify the whole archive before the cluster is changed.
     const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
       options: plan,
+      allowPartial: o.allowPartial,
       ...(mode.kind === 'client-dry-run' ? {} : { client: mode.client }),
     });
     const progress = Progress.for(deps.io.stderr, !o.progress);
@@ -335,9 +348,11 @@ export const diffCommand: Command<DiffArgs, DiffCommandOptions> = {
     const { loadSnapshot } = await import('../../restore/snapshot.js');
     const client = await deps.kube(o.kube);
     const plan = await planWithRules(o, async () => client);
+    // Reading changes nothing: an unfinished Velero backup may be compared.
     const snap = await loadSnapshot(snapshots, o.name, await readKeys(o.keys), {
       client,
       options: plan,
+      allowPartial: true,
     });
     const report = await runRestore(snap, {
       ...plan,

@@ -134,7 +134,12 @@ export const describeCommand: Command<NameArgs, DescribeOptions> = {
       `Namespaces:    ${m.namespaces.join(', ') || '<none>'}`,
       'Selection:',
       ...selectionLines(s),
-      `Archive:       ${m.archive.key} (${humanBytes(m.archive.size)}, sha256 ${m.archive.sha256})`,
+      `Archive:       ${m.archive.key} (${humanBytes(m.archive.size)}, sha256 ${m.archive.sha256}${m.velero ? ', as read: Velero records no checksum' : ''})`,
+      ...(m.velero
+        ? [
+            `Velero:        phase ${m.velero.phase}, format ${m.velero.formatVersion}, ${m.velero.errors} error(s), ${m.velero.warnings} warning(s)`,
+          ]
+        : []),
       `Objects:       ${m.totalObjects}`,
       '',
     ];
@@ -215,6 +220,10 @@ export const verifyCommand: Command<NameArgs & KeyArgs, VerifyOptions> = {
     else if (r.ok && !r.contentsChecked)
       io.stdout.write(
         `snapshot ${r.name}: stored bytes intact (checksum matches); it is encrypted, pass --identity-file to check its contents\n`,
+      );
+    else if (r.ok && !r.checksumRecorded)
+      io.stdout.write(
+        `Velero backup ${r.name} is intact: ${r.objects} objects, each checked against its resource list; Velero records no checksum, so the stored bytes could not be checked against one\n`,
       );
     else if (r.ok)
       io.stdout.write(`snapshot ${r.name} is intact: ${r.objects} objects, checksum matches\n`);

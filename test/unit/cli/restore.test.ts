@@ -35,7 +35,12 @@ describe('restore options', () => {
       ...ofShop1,
       mode: 'create',
       concurrency: 16,
+      allowPartial: false,
     });
+  });
+
+  it('restores a Velero backup that did not complete only with --allow-partial', async () => {
+    expect(await restore(['shop-1', '--allow-partial'])).toMatchObject({ allowPartial: true });
   });
 
   it('passes the cluster, storage, output and progress flags on', async () => {

@@ -1,7 +1,7 @@
-// Velero on the benchmark's control plane, for the comparison in issue 7: `velero server` runs
-// out of cluster (a plain child process with --kubeconfig) with velero-plugin-for-aws and a
-// BackupStorageLocation on the harness's MinIO. No volume snapshots, no node agent.
-// Binaries come from test/cluster/build.sh velero (never built by default).
+// Velero on the test control plane, for the benchmark's comparison (issue 7) and the Velero
+// interoperability e2e tests: `velero server` runs out of cluster (a plain child process with
+// --kubeconfig) with velero-plugin-for-aws and a BackupStorageLocation on the harness's MinIO.
+// No volume snapshots, no node agent. Binaries come from test/cluster/build.sh velero.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -18,12 +18,15 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { KubeClient } from '../src/kube/client.js';
-import { freePort, type S3Info } from '../test/cluster/harness.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { freePort, type S3Info } from './harness.js';
 
 const execFileP = promisify(execFile);
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const clusterDir = join(root, 'test', 'cluster');
+const here = dirname(fileURLToPath(import.meta.url));
+/** This directory in the sources, whether run from them (vitest) or from build/test/cluster. */
+const clusterDir = [here, join(here, '..', '..', '..', 'test', 'cluster')].find((d) =>
+  existsSync(join(d, 'build.sh')),
+) as string;
 
 export const VELERO_NAMESPACE = 'velero';
 const BSL = 'default';
@@ -85,6 +88,8 @@ export interface VeleroOptions {
   /** Holds the server's log, credentials file, plugin dir and TMPDIR. */
   workDir: string;
   binaries: VeleroBinaries;
+  /** The BackupStorageLocation's prefix in the harness's bucket (default velero). */
+  prefix?: string;
   log?: (line: string) => void;
 }
 
@@ -337,7 +342,7 @@ export async function startVelero(opts: VeleroOptions): Promise<Velero> {
       '  default: true',
       '  objectStorage:',
       `    bucket: ${yamlString(s3.bucket)}`,
-      '    prefix: velero',
+      `    prefix: ${yamlString(opts.prefix ?? 'velero')}`,
       '  config:',
       '    region: us-east-1',
       '    s3ForcePathStyle: "true"',
