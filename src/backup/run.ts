@@ -18,6 +18,7 @@ import {
   type SnapshotWarning,
 } from '../core/types.js';
 import type { EncryptionKey } from '../crypto/age.js';
+import { rulesReview } from '../kube/access-review.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, type DiscoveredType, discover, objectPath } from '../kube/discovery.js';
 import { economizeHeap } from '../node-flags.js';
@@ -386,24 +387,7 @@ async function reviewRights(
 ): Promise<Map<string, NamespaceRights | undefined>> {
   const out = new Map<string, NamespaceRights | undefined>();
   await mapLimit(namespaces, LIST_CONCURRENCY, async (namespace) => {
-    try {
-      const review = await client.request<{
-        status?: { resourceRules?: NamespaceRights['rules']; incomplete?: boolean };
-      }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
-        body: {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SelfSubjectRulesReview',
-          spec: { namespace },
-        },
-      });
-      out.set(namespace, {
-        rules: review.status?.resourceRules ?? [],
-        incomplete: review.status?.incomplete ?? true,
-      });
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      out.set(namespace, undefined);
-    }
+    out.set(namespace, await rulesReview(client, namespace));
   });
   return out;
 }

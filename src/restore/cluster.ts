@@ -2,6 +2,7 @@
 // are served, an object by GET where LIST is not allowed, and whether the user may create.
 import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
+import { accessAllowed } from '../kube/access-review.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
 import type { PlannedObject, RestorePlan } from './plan.js';
@@ -72,28 +73,10 @@ export async function getIfAllowed(
 
 /** A SelfSubjectAccessReview: whether the user may create objects of p's type in its namespace. */
 export async function mayCreate(client: KubeClient, p: PlannedObject): Promise<boolean> {
-  try {
-    const review = await client.request<{ status?: { allowed?: boolean } }>(
-      'POST',
-      '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-      {
-        body: {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SelfSubjectAccessReview',
-          spec: {
-            resourceAttributes: {
-              verb: 'create',
-              group: p.type.group,
-              resource: p.type.resource,
-              namespace: p.namespace,
-            },
-          },
-        },
-      },
-    );
-    return review.status?.allowed === true;
-  } catch (err) {
-    if (err instanceof ApiError) return false;
-    throw err;
-  }
+  return accessAllowed(client, {
+    verb: 'create',
+    group: p.type.group,
+    resource: p.type.resource,
+    ...(p.namespace !== undefined ? { namespace: p.namespace } : {}),
+  });
 }

@@ -4,6 +4,7 @@
 import type { NamespaceRights } from '../backup/access.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import type { KubeObject } from '../core/types.js';
+import { accessAllowed, rulesReview } from '../kube/access-review.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { discover, objectPath } from '../kube/discovery.js';
 import { SCHEDULE_LABEL } from '../snapshots/scheduled.js';
@@ -181,59 +182,18 @@ async function creatorAccess(client: KubeClient, spec: ScheduleSpec): Promise<Cr
     return { spec: { installNamespace: install ?? DEFAULT_INSTALL_NAMESPACE } };
   const covered = coveredNamespaces(spec.selection);
   const [clusterRbac, creatorRights] = await Promise.all([
-    mayCreateClusterRoles(client),
-    Promise.all(covered.map((ns) => rulesIn(client, ns))),
+    accessAllowed(client, {
+      verb: 'create',
+      group: 'rbac.authorization.k8s.io',
+      resource: 'clusterroles',
+    }),
+    Promise.all(covered.map((ns) => rulesReview(client, ns))),
   ]);
   if (clusterRbac) return { spec: { installNamespace: install ?? DEFAULT_INSTALL_NAMESPACE } };
   return {
     spec: { installNamespace: install ?? (covered[0] as string), namespacedOnly: true },
     creatorRights,
   };
-}
-
-async function mayCreateClusterRoles(client: KubeClient): Promise<boolean> {
-  const review = await client.request<{ status?: { allowed?: boolean } }>(
-    'POST',
-    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-    {
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: {
-          resourceAttributes: {
-            group: 'rbac.authorization.k8s.io',
-            resource: 'clusterroles',
-            verb: 'create',
-          },
-        },
-      },
-    },
-  );
-  return review.status?.allowed === true;
-}
-
-async function rulesIn(
-  client: KubeClient,
-  namespace: string,
-): Promise<NamespaceRights | undefined> {
-  try {
-    const review = await client.request<{
-      status?: { resourceRules?: NamespaceRights['rules']; incomplete?: boolean };
-    }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectRulesReview',
-        spec: { namespace },
-      },
-    });
-    return {
-      rules: review.status?.resourceRules ?? [],
-      incomplete: review.status?.incomplete ?? true,
-    };
-  } catch (err) {
-    if (err instanceof ApiError) return undefined;
-    throw err;
-  }
 }
 
 /** A namespace the creator may not even read is refused before anything is made. */
