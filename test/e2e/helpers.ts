@@ -124,3 +124,34 @@ export function s3Url(prefix: string): string {
   const { s3 } = cluster();
   return `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=us-east-1&pathStyle=true`;
 }
+
+/** A kubeconfig with a bearer token: the admin kubeconfig's server and CA. */
+export function tokenKubeconfig(token: string): string {
+  const admin = readFileSync(cluster().kubeconfig, 'utf8');
+  const ca = /certificate-authority-data: (\S+)/.exec(admin)?.[1] ?? '';
+  const path = join(tempDir('ks-tenant-'), 'kubeconfig');
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: test',
+      '  cluster:',
+      `    server: ${cluster().server}`,
+      `    certificate-authority-data: ${ca}`,
+      'users:',
+      '- name: dev',
+      '  user:',
+      `    token: ${token}`,
+      'contexts:',
+      '- name: test',
+      '  context:',
+      '    cluster: test',
+      '    user: dev',
+      'current-context: test',
+      '',
+    ].join('\n'),
+  );
+  return path;
+}

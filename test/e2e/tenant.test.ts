@@ -2,12 +2,10 @@
 // RoleBindings to the built-in `admin` ClusterRole, a kubeconfig with its token): backup,
 // list/describe/verify, restore, diff, a server dry run and a clone all exit 0 with no
 // warning that does not concern their selection; -A is refused with a clear message.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configMap, create, namespace, type Obj, secret, service } from './fixtures.js';
-import { api, cluster, objects, tempDir, uniqueName, until } from './helpers.js';
+import { api, objects, tokenKubeconfig, uniqueName, until } from './helpers.js';
 import {
   directoryStorage,
   nsPath,
@@ -21,37 +19,6 @@ const RBAC = 'rbac.authorization.k8s.io';
 interface Report {
   totals: Record<string, number>;
   results: { resource: string; namespace?: string; name: string; outcome: string }[];
-}
-
-/** A kubeconfig with a bearer token: the admin kubeconfig's server and CA. */
-function tokenKubeconfig(token: string): string {
-  const admin = readFileSync(cluster().kubeconfig, 'utf8');
-  const ca = /certificate-authority-data: (\S+)/.exec(admin)?.[1] ?? '';
-  const path = join(tempDir('ks-tenant-'), 'kubeconfig');
-  writeFileSync(
-    path,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: test',
-      '  cluster:',
-      `    server: ${cluster().server}`,
-      `    certificate-authority-data: ${ca}`,
-      'users:',
-      '- name: dev',
-      '  user:',
-      `    token: ${token}`,
-      'contexts:',
-      '- name: test',
-      '  context:',
-      '    cluster: test',
-      '    user: dev',
-      'current-context: test',
-      '',
-    ].join('\n'),
-  );
-  return path;
 }
 
 const adminBinding = (ns: string, saNs: string, name: string): Obj => ({

@@ -92,7 +92,7 @@ export function dependencySection(report: RestoreReport): string {
     for (const m of missing) {
       const more = m.neededByCount - m.neededBy.length;
       const by = `${m.neededBy.join(', ')}${more > 0 ? `, … (${m.neededByCount} in all)` : ''}`;
-      out += `  ${sanitize(`${m.kind} ${m.name}: ${m.reason}; needed by ${by}`)}\n`;
+      out += `  ${sanitize(`${m.reason}; needed by ${by}`)}\n`;
     }
   }
   const unchecked = report.dependenciesNotChecked ?? [];
