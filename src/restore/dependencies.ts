@@ -3,7 +3,7 @@
 // A restore that "succeeds" while its RoleBindings name no ClusterRole, or its custom
 // resources have no type, leaves an application that cannot run. Pure: preflight.ts asks the
 // cluster (GETs, discovery) and hands the answers in.
-import { classKind, classReferences } from '../core/references.js';
+import { classKind, classReferences, STORAGE_CLASSES } from '../core/references.js';
 import { isCustomGroup } from '../core/resources.js';
 import { apiVersionOf, type KubeObject, type ResourceType } from '../core/types.js';
 
@@ -55,8 +55,11 @@ export function targetKey(t: Target): string {
  *   a missing role grants nothing, and says so nowhere);
  * - Pod templates (every workload kind, a CronJob's jobTemplate too): their PriorityClass and
  *   RuntimeClass (the API server refuses Pods that name a missing one);
- * - PersistentVolumeClaims, PersistentVolumes, StatefulSet claim templates: their StorageClass
- *   (claims of a missing class are never provisioned);
+ * - claims to be provisioned (a PersistentVolumeClaim not bound to a volume by name, a
+ *   StatefulSet's claim templates): their StorageClass (claims of a missing class are never
+ *   provisioned). A PersistentVolume, and a claim bound to one by name, match by the class's
+ *   name alone: statically provisioned volumes often name a class that exists nowhere as an
+ *   object (`manual`), so their class is not checked;
  * - Ingresses: spec.ingressClassName (no controller serves an Ingress of a missing class).
  *   The legacy `kubernetes.io/ingress.class` annotation is not checked: it names a
  *   controller's class, often with no IngressClass object at all.
@@ -78,7 +81,7 @@ export function targetsOf(d: Dependent): Target[] {
       });
   }
   for (const r of classReferences(d.resource, d.object))
-    if (!r.byAnnotation)
+    if (!r.byAnnotation && !(r.resource === STORAGE_CLASSES && !provisioned(d)))
       out.push({
         kind: 'object',
         resource: r.resource,
@@ -86,6 +89,13 @@ export function targetsOf(d: Dependent): Target[] {
         name: r.name,
       });
   return out;
+}
+
+/** Whether a StorageClass the object names is used to provision a volume (see targetsOf). */
+function provisioned(d: Dependent): boolean {
+  if (d.resource === 'persistentvolumes') return false;
+  if (d.resource !== 'persistentvolumeclaims') return true;
+  return !(d.object.spec as { volumeName?: string } | undefined)?.volumeName;
 }
 
 /** Every target the restore set names, once, with who names it. */

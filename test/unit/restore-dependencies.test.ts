@@ -159,14 +159,18 @@ describe('targetsOf', () => {
     expect(objectTargets(web)).toEqual(['priorityclasses.scheduling.k8s.io/critical']);
   });
 
-  it('names the StorageClass of claims and volumes, and none for an empty class', () => {
+  it('names the StorageClass of a claim to be provisioned, and none for an empty class', () => {
     expect(objectTargets(pvc('d', 'kafka', { storageClassName: 'fast' }))).toEqual([
       'storageclasses.storage.k8s.io/fast',
     ]);
     expect(objectTargets(pvc('d', 'kafka', { storageClassName: '' }))).toEqual([]);
-    expect(objectTargets(pv('pv-1', { storageClassName: 'slow' }))).toEqual([
-      'storageclasses.storage.k8s.io/slow',
-    ]);
+  });
+
+  it('does not name the StorageClass of a static volume or of a claim bound to one by name: it may exist nowhere', () => {
+    expect(objectTargets(pv('pv-1', { storageClassName: 'manual' }))).toEqual([]);
+    expect(
+      objectTargets(pvc('d', 'kafka', { storageClassName: 'manual', volumeName: 'pv-1' })),
+    ).toEqual([]);
   });
 
   it("names an Ingress's spec.ingressClassName, not the legacy annotation (a controller's convention)", () => {
