@@ -234,8 +234,7 @@ describe('applicationClosure', () => {
     expect(reasonOf(out, PRIORITY, 'batch')).toBe(
       'PriorityClass named by CronJob kafka/nightly (spec.jobTemplate.spec.template.spec.priorityClassName)',
     );
-    // Read by name, like PersistentVolumes: nothing to pick from a list.
-    expect(out.find((i) => i.name === 'gvisor')?.object).toBeUndefined();
+    expect(out.find((i) => i.name === 'gvisor')?.object).toBeUndefined(); // read by name
   });
 
   it('adds the StorageClass a claim, a StatefulSet claim template and a PersistentVolume name, and none for an empty class', () => {
@@ -426,8 +425,7 @@ describe('planRestore in auto mode', () => {
 
   it('restores the classes the selection names as references, from planning views', () => {
     const viewOf = (a: ArchivedObject) => ({ ...a, object: planningView(a.object, a.resource) });
-    const cls = (kind: string, apiVersion: string, name: string) =>
-      kubeObject(apiVersion, kind, name, undefined);
+    const cls = (kind: string, v: string, name: string) => kubeObject(v, kind, name, undefined);
     const plan = planRestore(
       [
         archived(namespace('kafka')),
