@@ -1,6 +1,7 @@
 // Pure decisions of a backup about what its user may read: the rules a SelfSubjectRulesReview
 // answers per namespace (one request per namespace, where a SelfSubjectAccessReview per type
 // would be one per type and namespace), and what a type the user may not list means.
+import { isCustomResource } from '../core/resources.js';
 import { qualifiedResource, type ResourceType } from '../core/types.js';
 
 export interface Rule {
@@ -59,45 +60,6 @@ export const CLUSTER_RBAC: readonly string[] = [
   'clusterrolebindings.rbac.authorization.k8s.io',
   'clusterroles.rbac.authorization.k8s.io',
 ];
-
-/** The API groups Kubernetes serves itself: a type in one of them is never a custom resource. */
-const BUILT_IN_GROUPS = new Set([
-  '',
-  'apps',
-  'batch',
-  'autoscaling',
-  'policy',
-  'admissionregistration.k8s.io',
-  'apiextensions.k8s.io',
-  'apiregistration.k8s.io',
-  'authentication.k8s.io',
-  'authorization.k8s.io',
-  'certificates.k8s.io',
-  'coordination.k8s.io',
-  'discovery.k8s.io',
-  'events.k8s.io',
-  'flowcontrol.apiserver.k8s.io',
-  'internal.apiserver.k8s.io',
-  'metrics.k8s.io',
-  'networking.k8s.io',
-  'node.k8s.io',
-  'rbac.authorization.k8s.io',
-  'resource.k8s.io',
-  'scheduling.k8s.io',
-  'storage.k8s.io',
-  'storagemigration.k8s.io',
-]);
-
-/** The group of a qualified resource (`plural.group`, or `plural` for the core group). */
-function groupOf(qualified: string): string {
-  const dot = qualified.indexOf('.');
-  return dot < 0 ? '' : qualified.slice(dot + 1);
-}
-
-/** Whether a qualified resource (`plural.group`) may be a custom resource (not built in). */
-export function isCustomResource(qualified: string): boolean {
-  return !BUILT_IN_GROUPS.has(groupOf(qualified));
-}
 
 /** Whether any included type may be a custom resource: only then are CRDs looked up. */
 export function includesCustomResources(typesWithObjects: Iterable<string>): boolean {

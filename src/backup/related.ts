@@ -9,6 +9,7 @@ import {
   PERSISTENT_VOLUMES,
 } from '../core/closure.js';
 import { errorMessage } from '../core/errors.js';
+import { REFERENCE_RESOURCES } from '../core/references.js';
 import {
   type KubeObject,
   qualifiedResource,
@@ -51,6 +52,13 @@ export async function addRelated(
   const typeOf = (resource: string) => types.find((t) => qualifiedResource(t) === resource);
   const forbidden = (type: DiscoveredType, err: unknown) => {
     if (!(err instanceof ApiError && err.statusCode === 403)) throw err;
+    // A class is a reference, not data: the restore checks it against the target cluster.
+    if (REFERENCE_RESOURCES.has(qualifiedResource(type)))
+      return note({
+        level: 'info',
+        msg: `not looked up: related ${qualifiedResource(type)} not readable (forbidden)`,
+        resource: qualifiedResource(type),
+      });
     warn({
       resource: qualifiedResource(type),
       message: `related ${qualifiedResource(type)} not readable (forbidden): ${errorMessage(err)}`,
@@ -82,25 +90,37 @@ export async function addRelated(
     applicationClosure(facts, lists).some((i) => i.resource === CLUSTER_ROLE_BINDINGS);
   lists.clusterRoles = await list(CLUSTER_ROLES, bindsClusterRoles);
 
-  const pvType = typeOf(PERSISTENT_VOLUMES);
-  for (const inclusion of applicationClosure(facts, lists, allowed)) {
-    const type = typeOf(inclusion.resource) as DiscoveredType;
-    let obj = inclusion.object;
-    if (!obj && type === pvType) {
-      try {
-        obj = await client.getOptional(objectPath(type, inclusion.name));
-      } catch (err) {
-        forbidden(type, err);
+  // Read by name: PersistentVolumes, and the classes objects name (as references). Twice: the
+  // second pass adds the StorageClasses of the PersistentVolumes the first one read.
+  const byName = (resource: string) =>
+    resource === PERSISTENT_VOLUMES || REFERENCE_RESOURCES.has(resource);
+  const done = new Set<string>();
+  for (const pass of [1, 2]) {
+    for (const inclusion of applicationClosure(facts, lists, allowed)) {
+      const key = `${inclusion.resource}/${inclusion.name}`;
+      if (done.has(key)) continue;
+      done.add(key);
+      const type = typeOf(inclusion.resource) as DiscoveredType;
+      let obj = inclusion.object;
+      if (!obj && byName(inclusion.resource)) {
+        try {
+          obj = await client.getOptional(objectPath(type, inclusion.name));
+        } catch (err) {
+          forbidden(type, err);
+        }
       }
+      if (!obj) continue;
+      await add(type, obj);
+      note({
+        level: 'info',
+        msg: 'included',
+        resource: inclusion.resource,
+        name: inclusion.name,
+        reason: REFERENCE_RESOURCES.has(inclusion.resource)
+          ? `${inclusion.reason}; a reference: restored only if absent`
+          : inclusion.reason,
+      });
     }
-    if (!obj) continue;
-    await add(type, obj);
-    note({
-      level: 'info',
-      msg: 'included',
-      resource: inclusion.resource,
-      name: inclusion.name,
-      reason: inclusion.reason,
-    });
+    if (pass === 1 && !facts.persistentVolumes.size) break;
   }
 }

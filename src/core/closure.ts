@@ -2,6 +2,7 @@
 // to run again after a disaster (namespaces, CRDs and cluster RBAC gone), each with its reason.
 // Pure: what was listed goes in, the objects to add come out. Backup (`auto`) adds them;
 // restore (`auto`) takes from a snapshot the cluster objects the same rules name.
+import { classKind, classReferences, fieldName } from './references.js';
 import { matchesSelector, type Requirement } from './selectors.js';
 import type { KubeObject } from './types.js';
 
@@ -49,12 +50,24 @@ export class ClosureFacts {
   readonly roleBindings: BindingFacts[] = [];
   /** `namespace/name` of a Role → its rules. */
   readonly roles = new Map<string, PolicyRule[]>();
+  /** `resource/name` of each class the selection names (core/references.ts) → the first reason. */
+  readonly classes = new Map<string, { resource: string; name: string; reason: string }>();
 
   /** Records one object of the selection, by its qualified resource. */
   observe(resource: string, obj: KubeObject): void {
     this.typesWithObjects.add(resource);
     const ns = obj.metadata.namespace ?? '';
     const at = `${ns}/${obj.metadata.name}`;
+    for (const ref of classReferences(resource, obj)) {
+      const key = `${ref.resource}/${ref.name}`;
+      const who = ns ? `${obj.kind} ${at}` : `${obj.kind} ${obj.metadata.name}`;
+      if (!this.classes.has(key))
+        this.classes.set(key, {
+          resource: ref.resource,
+          name: ref.name,
+          reason: `${classKind(ref.resource)} named by ${who} (${fieldName(ref.path)})`,
+        });
+    }
     switch (resource) {
       case 'persistentvolumeclaims': {
         const vol = (obj.spec as { volumeName?: string } | undefined)?.volumeName;
@@ -97,7 +110,7 @@ export interface Inclusion {
   /** Qualified resource, e.g. `clusterroles.rbac.authorization.k8s.io`. */
   resource: string;
   name: string;
-  /** The object to store; undefined for PersistentVolumes, which are read one by one. */
+  /** The object to store; undefined for PersistentVolumes and classes, read one by one. */
   object?: KubeObject;
   reason: string;
 }
@@ -112,7 +125,9 @@ export interface Inclusion {
  *    stored with its aggregationRule and without the `rules` the controller computes;
  * 5. CRDs of its custom resources, and CRDs whose resources its ServiceAccounts are granted by
  *    their Roles and ClusterRoles (a rule naming the group and the plural, or one of them
- *    with `*`; `*` for both grants everything and names no CRD).
+ *    with `*`; `*` for both grants everything and names no CRD);
+ * 6. the PriorityClasses, RuntimeClasses, StorageClasses and IngressClasses its objects name,
+ *    as references: a restore creates them only when absent (core/references.ts).
  * `allowed` says which qualified resources may be added (the user's --exclude-resources).
  */
 export function applicationClosure(
@@ -256,6 +271,7 @@ export function applicationClosure(
         });
     }
   }
+  for (const c of facts.classes.values()) include({ ...c });
   return out;
 }
 

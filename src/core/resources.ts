@@ -124,3 +124,42 @@ export function assertPatternsKnown(types: NamedType[], patterns: string[], flag
 export function validateLabelSelector(selector: string): void {
   parseSelector(selector);
 }
+
+/** The API groups Kubernetes serves itself: a type in one of them is never a custom resource. */
+const BUILT_IN_GROUPS = new Set([
+  '',
+  'apps',
+  'batch',
+  'autoscaling',
+  'policy',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'internal.apiserver.k8s.io',
+  'metrics.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
+  'storagemigration.k8s.io',
+]);
+
+/** Whether a type of this API group may be a custom resource (the group is not built in). */
+export function isCustomGroup(group: string): boolean {
+  return !BUILT_IN_GROUPS.has(group);
+}
+
+/** Whether a qualified resource (`plural.group`) may be a custom resource (not built in). */
+export function isCustomResource(qualified: string): boolean {
+  const dot = qualified.indexOf('.');
+  return isCustomGroup(dot < 0 ? '' : qualified.slice(dot + 1));
+}

@@ -3,6 +3,7 @@
 import { objectEntryPath } from '../archive/format.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import { cloneJson, parseJson } from '../core/json.js';
+import { classReferenceSkeleton } from '../core/references.js';
 import type { KubeObject, SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import { readCheckedArchive } from '../snapshots/contents.js';
@@ -68,7 +69,7 @@ const MAX_VIEW_ANNOTATION = 1024;
  * is created: a restore holds one view per object, so each byte here counts 50,000 times.
  * The skip-rule tests check every rule on views as well as on whole objects.
  */
-export function planningView(o: KubeObject): KubeObject {
+export function planningView(o: KubeObject, resource?: string): KubeObject {
   const { name, namespace, labels, annotations, ownerReferences } = o.metadata;
   const meta: KubeObject['metadata'] = { name, namespace };
   // A copy: the loader may sanitise the object after taking its view (Job UID labels).
@@ -101,12 +102,33 @@ export function planningView(o: KubeObject): KubeObject {
     view.aggregationRule = o.aggregationRule;
   if (spec && o.kind === 'CustomResourceDefinition') {
     const names = spec.names as { plural?: unknown } | undefined;
-    view.spec = { group: spec.group, names: { plural: names?.plural } };
+    // The versions: whether the CRD serves a custom resource's version (dependencies.ts).
+    const versions = Array.isArray(spec.versions)
+      ? (spec.versions as { name?: unknown; served?: unknown }[]).map((v) => ({
+          name: v.name,
+          served: v.served,
+        }))
+      : undefined;
+    view.spec = { group: spec.group, names: { plural: names?.plural }, versions };
   }
+  // The classes it names (PriorityClass, StorageClass, …): for the closure and the
+  // dependency preflight. By resource, as the archive names it.
+  const refs = resource === undefined ? undefined : classReferenceSkeleton(resource, o);
+  if (refs) mergeInto(view as Record<string, unknown>, refs);
   for (const k of ['type', 'imagePullSecrets', 'automountServiceAccountToken']) {
     if (o[k] !== undefined) view[k] = o[k];
   }
   return view;
+}
+
+/** Copies `from` into `to`, object by object, keeping what `to` has. */
+function mergeInto(to: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(from)) {
+    const have = to[k];
+    if (have && typeof have === 'object' && v && typeof v === 'object')
+      mergeInto(have as Record<string, unknown>, v as Record<string, unknown>);
+    else to[k] = v;
+  }
 }
 
 export interface LoadedArchive {
@@ -146,7 +168,7 @@ export async function loadArchive(
   try {
     await readCheckedArchive(repo, manifest, key, async ({ loc, object, data }) => {
       const ref = await spool.append(data);
-      const view = planningView(object);
+      const view = planningView(object, loc.resource);
       // The path's strings, equal to these (checked): one copy per object, not two.
       view.metadata.name = loc.name;
       if (loc.namespace === undefined) delete view.metadata.namespace;

@@ -331,6 +331,10 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
   // ServiceAccounts are granted, ClusterRoles its RoleBindings name and what they aggregate.
   const facts = new ClosureFacts();
   for (const a of selected) facts.observe(a.resource, a.object);
+  // Their PersistentVolumes name StorageClasses too.
+  for (const a of archived)
+    if (a.resource === 'persistentvolumes' && relatedToNamespaces(a, selectedNs, usedTypes, roles))
+      facts.observe(a.resource, a.object);
   const clusterOf = (resource: string) =>
     archived
       .filter((a) => a.namespace === undefined && a.resource === resource)

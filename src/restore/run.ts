@@ -3,6 +3,7 @@
 
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
+import { REFERENCE_RESOURCES } from '../core/references.js';
 import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
@@ -28,6 +29,7 @@ import {
   type RestoreOptions,
   type RestorePlan,
 } from './plan.js';
+import { checkDependencies, type DependencyReport, dependencyReport } from './preflight.js';
 import type { LoadedSnapshot } from './snapshot.js';
 import { recordTransforms } from './transforms/report.js';
 
@@ -36,6 +38,8 @@ export type Outcome =
   | 'would-create'
   | 'exists-identical'
   | 'exists-differs'
+  /** Exists, not compared: a reference (a StorageClass, …), whatever the cluster's says. */
+  | 'exists'
   | 'skipped'
   | 'failed'
   | 'not-validated';
@@ -52,7 +56,7 @@ export interface ObjectResult {
   transforms?: readonly string[];
 }
 
-export interface RestoreReport {
+export interface RestoreReport extends DependencyReport {
   snapshot: string;
   dryRun?: 'client' | 'server';
   results: ObjectResult[];
@@ -108,6 +112,7 @@ function tally(results: ObjectResult[]): Record<Outcome, number> {
     'would-create': 0,
     'exists-identical': 0,
     'exists-differs': 0,
+    exists: 0,
     skipped: 0,
     failed: 0,
     'not-validated': 0,
@@ -149,6 +154,8 @@ async function compare(
   existing: string | KubeObject,
   withDiff: boolean,
 ): Promise<ObjectResult> {
+  if (REFERENCE_RESOURCES.has(p.resource))
+    return result(p, 'exists', 'a reference: the cluster has one, not compared');
   if (typeof existing === 'string' && p.digest === existing) return result(p, 'exists-identical');
   const wanted = await p.materialize();
   const a = normalizeInPlace(wanted);
@@ -191,8 +198,13 @@ async function runPlanned(
   const { mode } = opts;
   const client = mode.kind === 'client-dry-run' ? undefined : mode.client;
   const escalations = await rbacEscalations(snap.objects, all, client);
-  const withEscalations = (r: RestoreReport): RestoreReport =>
-    escalations.length > 0 ? { ...r, escalations } : r;
+  const dependencies = dependencyReport(
+    await checkDependencies(snap.objects, all, opts.mapping, client),
+  );
+  const withEscalations = (r: RestoreReport): RestoreReport => ({
+    ...(escalations.length > 0 ? { ...r, escalations } : r),
+    ...dependencies,
+  });
   if (mode.kind === 'client-dry-run') {
     for (const p of all) results.push(result(p, 'would-create'));
     return withEscalations(report(snap, mode, results));

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_ENTRY, readArchive } from '../archive/reader.js';
 import { applicationClosure, ClosureFacts } from '../core/closure.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import { parseJson } from '../core/json.js';
+import { REFERENCE_RESOURCES } from '../core/references.js';
 import type { KubeObject, ResourceCount, SnapshotManifest } from '../core/types.js';
 import { parseApiVersion } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
@@ -31,7 +32,14 @@ const CLUSTER_ROLES = 'clusterroles.rbac.authorization.k8s.io';
 const PVS = 'persistentvolumes';
 const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
 /** The cluster-scoped types `--include-cluster-resources auto` adds (backup/select.ts). */
-const AUTO_CLUSTER_TYPES = new Set([NAMESPACES, PVS, CRDS, CRBS, CLUSTER_ROLES]);
+const AUTO_CLUSTER_TYPES = new Set([
+  NAMESPACES,
+  PVS,
+  CRDS,
+  CRBS,
+  CLUSTER_ROLES,
+  ...REFERENCE_RESOURCES,
+]);
 
 /** How much a read of this snapshot's archive may inflate, and the largest entry. */
 export function readLimits(m: SnapshotManifest): {
@@ -67,6 +75,7 @@ export class ArchiveContentsCheck {
     [CRDS, []],
     [CLUSTER_ROLES, []],
     [CRBS, []],
+    ...[...REFERENCE_RESOURCES].map((r): [string, KubeObject[]] => [r, []]),
   ]);
   private sawVersion = false;
   objects = 0;
@@ -168,6 +177,7 @@ export class ArchiveContentsCheck {
           !ours((o.spec as { claimRef?: { namespace?: unknown } } | undefined)?.claimRef?.namespace)
         )
           throw unrelated();
+        this.facts.observe(PVS, o); // the StorageClass it names
         break;
       case CRDS:
       case CLUSTER_ROLES:
@@ -185,6 +195,8 @@ export class ArchiveContentsCheck {
         this.closureCandidates.get(CRBS)?.push(o);
         break;
       }
+      default: // the classes its objects name, also checked in finish
+        this.closureCandidates.get(loc.resource)?.push(o);
     }
   }
 

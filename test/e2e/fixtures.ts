@@ -97,6 +97,31 @@ export const deployment = (
   },
 });
 
+/** A workload whose Pod template has these fields too (priorityClassName, …). */
+export const withPodSpec = (workload: Obj, fields: Record<string, unknown>): Obj => {
+  const spec = workload.spec as { template: { spec: Record<string, unknown> } };
+  return {
+    ...workload,
+    spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, ...fields } } },
+  };
+};
+
+export const priorityClass = (name: string, value = 1000): Obj => ({
+  apiVersion: 'scheduling.k8s.io/v1',
+  kind: 'PriorityClass',
+  metadata: { name },
+  value,
+});
+
+/** A StorageClass with no provisioner: claims of it bind to pre-made volumes only. */
+export const storageClass = (name: string, labels: Record<string, string> = {}): Obj => ({
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  metadata: { name, labels },
+  provisioner: 'kubernetes.io/no-provisioner',
+  volumeBindingMode: 'WaitForFirstConsumer',
+});
+
 export const statefulSet = (ns: string, name: string): Obj => ({
   apiVersion: 'apps/v1',
   kind: 'StatefulSet',
@@ -158,13 +183,18 @@ export const persistentVolume = (name: string, claimNs: string, claimName: strin
   },
 });
 
-export const persistentVolumeClaim = (ns: string, name: string, volumeName?: string): Obj => ({
+export const persistentVolumeClaim = (
+  ns: string,
+  name: string,
+  volumeName?: string,
+  storageClassName = 'manual',
+): Obj => ({
   apiVersion: 'v1',
   kind: 'PersistentVolumeClaim',
   metadata: { name, namespace: ns },
   spec: {
     accessModes: ['ReadWriteOnce'],
-    storageClassName: 'manual',
+    storageClassName,
     resources: { requests: { storage: '1Gi' } },
     ...(volumeName ? { volumeName } : {}),
   },

@@ -20,8 +20,13 @@ import {
   clusterRoleBinding,
   configMap,
   crd,
+  cronJob,
+  deployment,
   kubeObject,
   namespace,
+  pod,
+  podSpec,
+  pv,
   pvc,
   role,
   roleBinding,
@@ -34,6 +39,10 @@ import {
 } from './builders.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
+const PRIORITY = 'priorityclasses.scheduling.k8s.io';
+const RUNTIME = 'runtimeclasses.node.k8s.io';
+const STORAGE = 'storageclasses.storage.k8s.io';
+const INGRESS = 'ingressclasses.networking.k8s.io';
 const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
 const group = 'kafka.strimzi.io';
 const kafkas = crd(group, 'Kafka', 'kafkas');
@@ -49,6 +58,12 @@ const resourceOf: Record<string, string> = {
   PersistentVolumeClaim: 'persistentvolumeclaims',
   ConfigMap: 'configmaps',
   Kafka: `kafkas.${group}`,
+  Pod: 'pods',
+  Deployment: 'deployments.apps',
+  StatefulSet: 'statefulsets.apps',
+  CronJob: 'cronjobs.batch',
+  PersistentVolume: 'persistentvolumes',
+  Ingress: 'ingresses.networking.k8s.io',
 };
 
 /** The facts a backup collects from these listed namespaced objects. */
@@ -192,6 +207,81 @@ describe('applicationClosure', () => {
     });
   });
 
+  it("adds the PriorityClass and RuntimeClass a Pod template names, for Pods, Deployments and a CronJob's jobTemplate", () => {
+    const classes = { priorityClassName: 'critical', runtimeClassName: 'gvisor' };
+    const job = cronJob('nightly', 'kafka');
+    const jobPod = (job.spec as { jobTemplate: { spec: { template: { spec: object } } } })
+      .jobTemplate.spec.template;
+    jobPod.spec = { ...jobPod.spec, priorityClassName: 'batch' };
+    const out = applicationClosure(
+      factsOf(
+        pod('p', 'kafka', classes),
+        deployment('web', 'kafka', {
+          template: { spec: podSpec({ priorityClassName: 'critical' }) },
+        }),
+        job,
+      ),
+      cluster,
+    );
+    expect(keys(out).filter((k) => !k.startsWith('namespaces/'))).toEqual([
+      `${PRIORITY}/critical`,
+      `${RUNTIME}/gvisor`,
+      `${PRIORITY}/batch`,
+    ]);
+    expect(reasonOf(out, PRIORITY, 'critical')).toBe(
+      'PriorityClass named by Pod kafka/p (spec.priorityClassName)',
+    );
+    expect(reasonOf(out, PRIORITY, 'batch')).toBe(
+      'PriorityClass named by CronJob kafka/nightly (spec.jobTemplate.spec.template.spec.priorityClassName)',
+    );
+    expect(out.find((i) => i.name === 'gvisor')?.object).toBeUndefined(); // read by name
+  });
+
+  it('adds the StorageClass a claim, a StatefulSet claim template and a PersistentVolume name, and none for an empty class', () => {
+    const sts = kubeObject('apps/v1', 'StatefulSet', 'db', 'kafka', {
+      spec: { volumeClaimTemplates: [{ spec: { storageClassName: 'ssd' } }] },
+    });
+    const out = applicationClosure(
+      factsOf(
+        pvc('data', 'kafka', { storageClassName: 'fast' }),
+        pvc('static', 'kafka', { storageClassName: '' }),
+        sts,
+        pv('pv-1', { storageClassName: 'slow' }),
+      ),
+      cluster,
+    );
+    expect(keys(out).filter((k) => k.startsWith(STORAGE))).toEqual([
+      `${STORAGE}/fast`,
+      `${STORAGE}/ssd`,
+      `${STORAGE}/slow`,
+    ]);
+    expect(reasonOf(out, STORAGE, 'ssd')).toBe(
+      'StorageClass named by StatefulSet kafka/db (spec.volumeClaimTemplates[0].spec.storageClassName)',
+    );
+    expect(reasonOf(out, STORAGE, 'slow')).toBe(
+      'StorageClass named by PersistentVolume pv-1 (spec.storageClassName)',
+    );
+  });
+
+  it('adds the IngressClass an Ingress names by spec.ingressClassName or by the legacy annotation', () => {
+    const ingress = (name: string, spec: object, annotations?: Record<string, string>) =>
+      kubeObject('networking.k8s.io/v1', 'Ingress', name, 'kafka', { spec }, { annotations });
+    const out = applicationClosure(
+      factsOf(
+        ingress('a', { ingressClassName: 'nginx' }),
+        ingress('b', {}, { 'kubernetes.io/ingress.class': 'traefik' }),
+      ),
+      cluster,
+    );
+    expect(keys(out).filter((k) => k.startsWith(INGRESS))).toEqual([
+      `${INGRESS}/nginx`,
+      `${INGRESS}/traefik`,
+    ]);
+    expect(reasonOf(out, INGRESS, 'traefik')).toBe(
+      "IngressClass named by Ingress kafka/b (metadata.annotations['kubernetes.io/ingress.class'])",
+    );
+  });
+
   it('adds nothing of a type the user excluded', () => {
     const out = applicationClosure(
       factsOf(kafka, operator, operatorBinding),
@@ -331,5 +421,29 @@ describe('planRestore in auto mode', () => {
     expect(planned).toContain(`clusterroles.${RBAC}/part`);
     expect(planned).not.toContain(`clusterroles.${RBAC}/unrelated`);
     expect(plan.skipped.map((s) => s.name)).toContain('unrelated');
+  });
+
+  it('restores the classes the selection names as references, from planning views', () => {
+    const viewOf = (a: ArchivedObject) => ({ ...a, object: planningView(a.object, a.resource) });
+    const cls = (kind: string, v: string, name: string) => kubeObject(v, kind, name, undefined);
+    const plan = planRestore(
+      [
+        archived(namespace('kafka')),
+        archived(
+          deployment('web', 'kafka', {
+            template: { spec: podSpec({ priorityClassName: 'critical' }) },
+          }),
+        ),
+        archived(pvc('data', 'kafka', { storageClassName: 'fast' })),
+        archived(cls('PriorityClass', 'scheduling.k8s.io/v1', 'critical')),
+        archived(cls('StorageClass', 'storage.k8s.io/v1', 'fast')),
+        archived(cls('StorageClass', 'storage.k8s.io/v1', 'unused')),
+      ].map(viewOf),
+      wholeSnapshot(),
+    );
+    const planned = plan.tiers.flat().map((p) => `${p.resource}/${p.name}`);
+    expect(planned).toContain(`${PRIORITY}/critical`);
+    expect(planned).toContain(`${STORAGE}/fast`);
+    expect(planned).not.toContain(`${STORAGE}/unused`);
   });
 });

@@ -488,6 +488,11 @@ const RESOURCES: Record<string, { group: string; resource: string }> = {
     resource: 'customresourcedefinitions',
   },
   Widget: { group: 'example.com', resource: 'widgets' },
+  PriorityClass: { group: 'scheduling.k8s.io', resource: 'priorityclasses' },
+  StorageClass: { group: 'storage.k8s.io', resource: 'storageclasses' },
+  Ingress: { group: 'networking.k8s.io', resource: 'ingresses' },
+  StatefulSet: { group: 'apps', resource: 'statefulsets' },
+  Pod: { group: '', resource: 'pods' },
 };
 
 /** What the archive holds for an object: its entry location and the object as served. */

@@ -12,6 +12,9 @@ import { ArchiveContentsCheck, checkArchiveKey, readLimits } from '../../src/sna
 import {
   clusterRole,
   crd,
+  kubeObject,
+  pv,
+  pvc,
   roleBindingToClusterRole,
   rule,
   saSubject,
@@ -278,6 +281,67 @@ describe('ArchiveContentsCheck', () => {
     );
     expect(withClosure([op], [widgets, crd('example.com', 'Gadget', 'gadgets')])).toMatch(
       /gadgets.example.com.json is not related to the snapshot's namespaces/,
+    );
+  });
+
+  it('in auto mode takes the classes the namespaced entries and their volumes name, and no others', () => {
+    const SC = 'storageclasses.storage.k8s.io';
+    const withClasses = (claimClass: string, volumeClass: string, classes: string[]) => {
+      const m = manifest({
+        resources: [
+          ...manifest().resources,
+          {
+            resource: 'persistentvolumeclaims',
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            namespaced: true,
+            count: 1,
+          },
+          {
+            resource: 'persistentvolumes',
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            namespaced: false,
+            count: 1,
+          },
+          {
+            resource: SC,
+            apiVersion: 'storage.k8s.io/v1',
+            kind: 'StorageClass',
+            namespaced: false,
+            count: classes.length,
+          },
+        ],
+        totalObjects: 4 + classes.length,
+      });
+      const entry = (path: string, o: object): [string, Buffer] => [
+        path,
+        Buffer.from(JSON.stringify(o)),
+      ];
+      return run(m, [
+        ...good,
+        entry(
+          'resources/persistentvolumeclaims/namespaces/shop/data.json',
+          pvc('data', 'shop', { storageClassName: claimClass, volumeName: 'pv-1' }),
+        ),
+        entry(
+          'resources/persistentvolumes/cluster/pv-1.json',
+          pv('pv-1', {
+            storageClassName: volumeClass,
+            claimRef: { namespace: 'shop', name: 'data' },
+          }),
+        ),
+        ...classes.map((c) =>
+          entry(
+            `resources/${SC}/cluster/${c}.json`,
+            kubeObject('storage.k8s.io/v1', 'StorageClass', c, undefined),
+          ),
+        ),
+      ]);
+    };
+    expect(withClasses('fast', 'slow', ['fast', 'slow'])).toBe('ok');
+    expect(withClasses('fast', 'fast', ['fast', 'other'])).toMatch(
+      /storageclasses.storage.k8s.io\/cluster\/other.json is not related to the snapshot's namespaces/,
     );
   });
 

@@ -25,7 +25,12 @@ export function summarize(report: RestoreReport): SummaryRow[] {
       failed: 0,
     };
     if (r.outcome === 'created' || r.outcome === 'would-create') row.created++;
-    else if (r.outcome === 'exists-identical' || r.outcome === 'exists-differs') row.exists++;
+    else if (
+      r.outcome === 'exists-identical' ||
+      r.outcome === 'exists-differs' ||
+      r.outcome === 'exists'
+    )
+      row.exists++;
     else if (r.outcome === 'failed') row.failed++;
     else row.skipped++;
     rows.set(r.resource, row);
@@ -69,7 +74,33 @@ export function restoreReportText(report: RestoreReport, verb: 'restore' | 'diff
     out += `\nFailed:\n`;
     for (const r of failed) out += `  ${objectName(r)}: ${sanitize(String(r.message))}\n`;
   }
-  out += `\n${created ? t.created : t['would-create']} ${created ? 'created' : 'to create'}, ${t['exists-identical']} identical, ${t['exists-differs']} differ, ${t.skipped} skipped, ${t.failed} failed\n`;
+  out += dependencySection(report);
+  const references = t.exists > 0 ? `, ${t.exists} exist (references, not compared)` : '';
+  out += `\n${created ? t.created : t['would-create']} ${created ? 'created' : 'to create'}, ${t['exists-identical']} identical, ${t['exists-differs']} differ${references}, ${t.skipped} skipped, ${t.failed} failed\n`;
+  return out;
+}
+
+/**
+ * What the restored objects need of the cluster that neither it nor the snapshot has
+ * (restore/dependencies.ts), and what could not be checked, in one line per kind.
+ */
+export function dependencySection(report: RestoreReport): string {
+  let out = '';
+  const missing = report.missingDependencies ?? [];
+  if (missing.length > 0) {
+    out += `\nMissing dependencies (neither the cluster nor the snapshot has them):\n`;
+    for (const m of missing) {
+      const more = m.neededByCount - m.neededBy.length;
+      const by = `${m.neededBy.join(', ')}${more > 0 ? `, … (${m.neededByCount} in all)` : ''}`;
+      out += `  ${sanitize(`${m.reason}; needed by ${by}`)}\n`;
+    }
+  }
+  const unchecked = report.dependenciesNotChecked ?? [];
+  if (unchecked.length > 0) out += `\nDependencies not checked (not counted as missing):\n`;
+  for (const u of unchecked) {
+    const names = u.names.slice(0, 5).join(', ') + (u.names.length > 5 ? ', …' : '');
+    out += `  ${sanitize(`${u.names.length} ${u.kind}(s) (${names}): ${u.reason}`)}\n`;
+  }
   return out;
 }
 

@@ -237,7 +237,10 @@ function concurrencyFrom(n: number | undefined): number {
   return v;
 }
 
-/** Prints the report; objects that failed make the command fail with exit code 2 after it. */
+/**
+ * Prints the report; objects that failed and missing dependencies make the command fail with
+ * exit code 2 after it.
+ */
 async function finish(
   io: Io,
   report: RestoreReport,
@@ -249,8 +252,13 @@ async function finish(
   if (output === 'table') io.stdout.write(restoreReportText(report, verb));
   else await writeData(io.stdout, report, output);
   const failed = report.totals.failed;
-  if (failed > 0)
-    throw new CommandFailed(EXIT.partial, `${failed} object(s) failed; see the report above`);
+  const missing = report.missingDependencies?.length ?? 0;
+  const problems = [
+    ...(failed > 0 ? [`${failed} object(s) failed`] : []),
+    ...(missing > 0 ? [`${missing} missing dependenc${missing === 1 ? 'y' : 'ies'}`] : []),
+  ];
+  if (problems.length > 0)
+    throw new CommandFailed(EXIT.partial, `${problems.join(', ')}; see the report above`);
 }
 
 export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {

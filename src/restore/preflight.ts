@@ -1,0 +1,132 @@
+// The thin runner of the dependency preflight (dependencies.ts): what the restore set lacks is
+// asked of the cluster, one GET per named object and one discovery document per API version.
+// Reads only; a GET the user may not make is "not checked", never missing.
+import { errorMessage } from '../core/errors.js';
+import { mapLimit } from '../core/pool.js';
+import { isCustomGroup } from '../core/resources.js';
+import type { KubeObject, ResourceType } from '../core/types.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
+import { objectPath } from '../kube/discovery.js';
+import {
+  collectNeeds,
+  type DependencyFindings,
+  type Dependent,
+  judgeDependencies,
+  type MissingDependency,
+  type Presence,
+  RestoreSet,
+  type Target,
+  targetKey,
+  type UncheckedDependencies,
+} from './dependencies.js';
+import type { ArchivedObject } from './load.js';
+import type { PlannedObject } from './plan.js';
+
+/** What a report carries of the preflight: each field only when it has something. */
+export interface DependencyReport {
+  missingDependencies?: MissingDependency[];
+  dependenciesNotChecked?: UncheckedDependencies[];
+}
+
+export function dependencyReport(f: DependencyFindings): DependencyReport {
+  return {
+    ...(f.missing.length > 0 ? { missingDependencies: f.missing } : {}),
+    ...(f.notChecked.length > 0 ? { dependenciesNotChecked: f.notChecked } : {}),
+  };
+}
+
+/** `storageclasses.storage.k8s.io` as a v1 type (every class and ClusterRole is at v1). */
+function clusterTypeOf(t: Extract<Target, { kind: 'object' }>): ResourceType {
+  const dot = t.resource.indexOf('.');
+  return {
+    group: t.resource.slice(dot + 1),
+    version: 'v1',
+    resource: t.resource.slice(0, dot),
+    kind: t.objectKind,
+    namespaced: false,
+  };
+}
+
+function unknownFrom(err: unknown, what: string): Presence {
+  if (err instanceof ApiError && err.statusCode === 403)
+    return { state: 'unknown', why: `you may not get ${what}` };
+  if (err instanceof ApiError) return { state: 'unknown', why: errorMessage(err) };
+  throw err; // unreachable cluster, credentials: fatal, as for the restore itself
+}
+
+/**
+ * Checks the planned objects' dependencies against the restore set plus, given a client, the
+ * cluster. Without one (`--dry-run=client`) what the restore set does not provide is
+ * "not checked".
+ */
+export async function checkDependencies(
+  archived: readonly ArchivedObject[],
+  planned: readonly PlannedObject[],
+  mapping: ReadonlyMap<string, string>,
+  client: KubeClient | undefined,
+): Promise<DependencyFindings> {
+  // The planning views of the planned objects (by target namespace), which keep the fields
+  // the rules read.
+  const views = new Map<string, KubeObject>();
+  const keyOf = (resource: string, ns: string | undefined, name: string) =>
+    `${resource}|${ns ?? ''}|${name}`;
+  for (const a of archived) {
+    const ns = a.namespace === undefined ? undefined : (mapping.get(a.namespace) ?? a.namespace);
+    views.set(keyOf(a.resource, ns, a.name), a.object);
+  }
+  const restoreSet = new RestoreSet();
+  const dependents: Dependent[] = planned.map((p) => {
+    const object = views.get(keyOf(p.resource, p.namespace, p.name)) ?? {
+      apiVersion: '',
+      kind: p.kind,
+      metadata: { name: p.name },
+    };
+    if (p.namespace === undefined) restoreSet.add(p.resource, p.name, object);
+    return { ...p, object };
+  });
+  const needs = collectNeeds(dependents);
+  const asked = needs.filter((n) => !restoreSet.provides(n.target));
+  const answers = new Map<string, Presence>();
+  if (client) {
+    const served = new Map<string, Promise<Set<string> | Presence>>();
+    const resourcesAt = (path: string) => {
+      let p = served.get(path);
+      if (!p) {
+        p = client
+          .getOptional<{ resources?: { name: string }[] }>(path)
+          .then((list): Set<string> | Presence =>
+            list ? new Set((list.resources ?? []).map((r) => r.name)) : { state: 'absent' },
+          )
+          .catch((err: unknown) => unknownFrom(err, `the discovery document ${path}`));
+        served.set(path, p);
+      }
+      return p;
+    };
+    await mapLimit(asked, 8, async (n) => {
+      const t = n.target;
+      let presence: Presence;
+      if (t.kind === 'type') {
+        const list = await resourcesAt(
+          t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`,
+        );
+        presence =
+          list instanceof Set ? { state: list.has(t.resource) ? 'present' : 'absent' } : list;
+      } else {
+        presence = await client
+          .getOptional(objectPath(clusterTypeOf(t), t.name))
+          .then((o): Presence => ({ state: o ? 'present' : 'absent' }))
+          .catch((err: unknown) => unknownFrom(err, t.resource));
+      }
+      answers.set(n.key, presence);
+    });
+  }
+  const noCluster: Presence = {
+    state: 'unknown',
+    why: '--dry-run=client does not contact the cluster; only the snapshot was checked',
+  };
+  // Without a cluster the built-in types are taken as served: listing them all as not
+  // checked would hide what matters.
+  const offline = (t: Target): Presence =>
+    t.kind === 'type' && !isCustomGroup(t.group) ? { state: 'present' } : noCluster;
+  return judgeDependencies(needs, restoreSet, (t) => answers.get(targetKey(t)) ?? offline(t));
+}
