@@ -156,3 +156,17 @@ export interface SnapshotManifest {
   encryption?: { recipients: string[]; passphrase: boolean };
   log: { key: string };
 }
+
+/** The type of a qualified resource (`deployments.apps`) served as apiVersion and kind. */
+export function resourceType(
+  qualified: string,
+  apiVersion: string,
+  kind: string,
+  namespaced: boolean,
+): ResourceType {
+  const dot = qualified.indexOf('.');
+  const resource = dot < 0 ? qualified : qualified.slice(0, dot);
+  const group = dot < 0 ? '' : qualified.slice(dot + 1);
+  const { version } = parseApiVersion(apiVersion);
+  return { group, version, resource, kind, namespaced };
+}

@@ -16,6 +16,7 @@ import {
   parseApiVersion,
   type ResourceCount,
   type ResourceType,
+  resourceType,
   type SnapshotManifest,
 } from '../core/types.js';
 import { type ArchivedObject, wholeObject } from './load.js';
@@ -74,20 +75,6 @@ export interface RestorePlan {
 
 const CRD = 'customresourcedefinitions.apiextensions.k8s.io';
 const NAMESPACES = 'namespaces';
-
-/** The type of a qualified resource (`deployments.apps`) served as apiVersion and kind. */
-function resourceType(
-  qualified: string,
-  apiVersion: string,
-  kind: string,
-  namespaced: boolean,
-): ResourceType {
-  const dot = qualified.indexOf('.');
-  const resource = dot < 0 ? qualified : qualified.slice(0, dot);
-  const group = dot < 0 ? '' : qualified.slice(dot + 1);
-  const { version } = parseApiVersion(apiVersion);
-  return { group, version, resource, kind, namespaced };
-}
 
 /** Is a cluster-scoped object something the selected namespaces depend on (auto mode)? */
 function relatedToNamespaces(
