@@ -10,6 +10,7 @@ import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
 import { getIfAllowed, mayCreate, waitForCrds } from './cluster.js';
 import { digest } from './digest.js';
+import { type InPlan, plannedDependency } from './dry-run.js';
 import {
   boundClusterRole,
   CLUSTER_ROLE_BINDINGS,
@@ -293,6 +294,8 @@ async function restoreWith(
   const progress = () => opts.onProgress?.(done, all.length);
   /** Namespaces that do not exist (dry run: were not created), so objects in them cannot be validated. */
   const absentNamespaces = new Set<string>();
+  const planned = new Set(all.map((p) => `${p.resource}/${p.namespace ?? ''}/${p.name}`));
+  const inPlan: InPlan = (resource, ns, name) => planned.has(`${resource}/${ns ?? ''}/${name}`);
 
   const createOne = async (p: PlannedObject): Promise<ObjectResult> => {
     opts.signal?.throwIfAborted();
@@ -333,6 +336,10 @@ async function restoreWith(
       }
     } catch (err) {
       if (err instanceof UserError) throw err; // cluster unreachable, credentials: fatal
+      if (mode.kind === 'server-dry-run') {
+        const needs = plannedDependency(p.resource, p.namespace, await p.materialize(), inPlan);
+        if (needs) return result(p, 'not-validated', needs);
+      }
       return result(p, 'failed', errorMessage(err));
     } finally {
       done++;

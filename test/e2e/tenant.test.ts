@@ -65,6 +65,21 @@ describe.each(storageKinds)(
         { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'dev', namespace: ns } },
         adminBinding(ns, ns, 'dev-admin'),
         adminBinding(ns2, ns, 'dev-admin-2'),
+        // A Role and its binding: a clone's server dry run cannot validate the binding (the
+        // copy of its Role is never persisted).
+        {
+          apiVersion: `${RBAC}/v1`,
+          kind: 'Role',
+          metadata: { name: 'shop-reader', namespace: ns },
+          rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+        },
+        {
+          apiVersion: `${RBAC}/v1`,
+          kind: 'RoleBinding',
+          metadata: { name: 'shop-reader', namespace: ns },
+          roleRef: { apiGroup: RBAC, kind: 'Role', name: 'shop-reader' },
+          subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: ns }],
+        },
         ...app,
       ]);
       const token = await api(k8s.CoreV1Api).createNamespacedServiceAccountToken({
@@ -97,6 +112,7 @@ describe.each(storageKinds)(
       expect(pathsOf(s, 'secrets')).toContain(nsPath('secrets', ns, 'password'));
       expect(pathsOf(s, 'rolebindings.rbac.authorization.k8s.io')).toEqual([
         nsPath('rolebindings.rbac.authorization.k8s.io', ns, 'dev-admin'),
+        nsPath('rolebindings.rbac.authorization.k8s.io', ns, 'shop-reader'),
       ]);
       // What was left out is said in the log, as info.
       expect(s.log).toContainEqual(
@@ -161,6 +177,27 @@ describe.each(storageKinds)(
       expect(await names(ns, 'v1', 'ConfigMap')).toContain('settings');
       expect(await names(ns, 'v1', 'Secret')).toContain('password');
       expect(await names(ns, 'v1', 'Service')).toContain('web');
+    });
+
+    it('validates a clone on the server: exit 0, the binding to the cloned Role not validated', async () => {
+      const r = await storage.cli(
+        ['restore', snap, '--namespace-mapping', `${ns}=${ns2}`, '--dry-run=server', '-o', 'json'],
+        as,
+      );
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as {
+        results: { kind: string; name: string; outcome: string; message?: string }[];
+      };
+      expect(report.results.filter((x) => x.outcome === 'failed')).toEqual([]);
+      expect(report.results).toContainEqual(
+        expect.objectContaining({
+          kind: 'RoleBinding',
+          name: 'shop-reader',
+          outcome: 'not-validated',
+          message: expect.stringContaining('its Role shop-reader is created by this restore'),
+        }),
+      );
+      expect(await names(ns2, 'v1', 'ConfigMap')).not.toContain('settings');
     });
 
     it('clones into its second namespace with --namespace-mapping: exit 0', async () => {
