@@ -64,6 +64,8 @@ export async function checkDependencies(
   planned: readonly PlannedObject[],
   mapping: ReadonlyMap<string, string>,
   client: KubeClient | undefined,
+  /** Restore-time transforms may change what an object names: judge what will be sent. */
+  transformed = false,
 ): Promise<DependencyFindings> {
   // The planning views of the planned objects (by target namespace), which keep the fields
   // the rules read.
@@ -75,15 +77,17 @@ export async function checkDependencies(
     views.set(keyOf(a.resource, ns, a.name), a.object);
   }
   const restoreSet = new RestoreSet();
-  const dependents: Dependent[] = planned.map((p) => {
-    const object = views.get(keyOf(p.resource, p.namespace, p.name)) ?? {
-      apiVersion: '',
-      kind: p.kind,
-      metadata: { name: p.name },
-    };
+  const dependents: Dependent[] = [];
+  for (const p of planned) {
+    const object = (transformed ? await p.materialize() : undefined) ??
+      views.get(keyOf(p.resource, p.namespace, p.name)) ?? {
+        apiVersion: '',
+        kind: p.kind,
+        metadata: { name: p.name },
+      };
     if (p.namespace === undefined) restoreSet.add(p.resource, p.name, object);
-    return { ...p, object };
-  });
+    dependents.push({ ...p, object });
+  }
   const needs = collectNeeds(dependents);
   const asked = needs.filter((n) => !restoreSet.provides(n.target));
   const answers = new Map<string, Presence>();

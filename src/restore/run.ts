@@ -182,9 +182,13 @@ async function compare(
  */
 export async function runRestore(snap: LoadedSnapshot, opts: RunOptions): Promise<RestoreReport> {
   const plan = planRestore(snap.objects, opts);
+  const planned = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
+  // A rule that cannot apply to an object (a patch of a path it lacks) is found before anything
+  // is created: with rules given, every object is transformed once up front.
+  if (opts.transform && !opts.transform.empty)
+    await mapLimit(planned, opts.concurrency ?? 16, (p) => p.materialize());
   const report = await runPlanned(snap, opts, plan);
   // Which transform rules changed each object: a field of each result.
-  const planned = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
   await recordTransforms(report.results, planned, opts.transform);
   return report;
 }
@@ -200,7 +204,13 @@ async function runPlanned(
   const client = mode.kind === 'client-dry-run' ? undefined : mode.client;
   const escalations = await rbacEscalations(snap.objects, all, client);
   const dependencies = dependencyReport(
-    await checkDependencies(snap.objects, all, opts.mapping, client),
+    await checkDependencies(
+      snap.objects,
+      all,
+      opts.mapping,
+      client,
+      opts.transform !== undefined && !opts.transform.empty,
+    ),
   );
   const withEscalations = (r: RestoreReport): RestoreReport => ({
     ...(escalations.length > 0 ? { ...r, escalations } : r),

@@ -1,7 +1,7 @@
 // Restore-time transforms end to end: a namespace cloned with --resource-modifiers and each
 // shortcut, read back with kubectl; the same restore again finds everything identical; the
 // clone carries no Argo CD / Flux tracking metadata while the original keeps it.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +14,15 @@ import {
   type Obj,
   persistentVolumeClaim,
   statefulSet,
+  storageClass,
 } from './fixtures.js';
 import { cluster, tempDir, uniqueName } from './helpers.js';
 import { directoryStorage, type StorageKind } from './storage-kinds.js';
+
+/** kubectl's exit code, for what must not exist. */
+const kubectlCode = (...args: string[]) =>
+  spawnSync(join(cluster().binDir, 'kubectl'), ['--kubeconfig', cluster().kubeconfig, ...args])
+    .status;
 
 const kubectl = (...args: string[]) =>
   JSON.parse(
@@ -74,6 +80,8 @@ interface Result {
 describe('restore-time transforms on a namespace clone', () => {
   const ns = uniqueName('tx');
   const copy = `${ns}-copy`;
+  // The class the mapping leads to exists, as on a real target cluster (the preflight checks it).
+  const fast = uniqueName('fast');
   let storage: StorageKind;
   let flags: string[];
 
@@ -104,6 +112,7 @@ describe('restore-time transforms on a namespace clone', () => {
       ).jobTemplate.spec.template.spec.containers[0] as { image: string }
     ).image = 'docker.io/library/busybox:1.36';
     await create([
+      storageClass(fast),
       namespace(ns),
       tracked(configMap(ns, 'settings', { mode: 'fast' })),
       web,
@@ -122,7 +131,7 @@ describe('restore-time transforms on a namespace clone', () => {
       '--resource-modifiers',
       rules,
       '--storage-class-mapping',
-      'manual=fast',
+      `manual=${fast}`,
       '--image-registry-mapping',
       'docker.io=mirror.local',
       '--replicas-to-zero',
@@ -160,8 +169,8 @@ describe('restore-time transforms on a namespace clone', () => {
     ).toEqual([]);
     const db = kubectl('get', 'statefulset', 'db', '-n', copy);
     expect(db.spec.replicas).toBe(0);
-    expect(db.spec.volumeClaimTemplates[0].spec.storageClassName).toBe('fast');
-    expect(kubectl('get', 'pvc', 'data', '-n', copy).spec.storageClassName).toBe('fast');
+    expect(db.spec.volumeClaimTemplates[0].spec.storageClassName).toBe(fast);
+    expect(kubectl('get', 'pvc', 'data', '-n', copy).spec.storageClassName).toBe(fast);
     const job = kubectl('get', 'cronjob', 'nightly', '-n', copy);
     expect(job.spec.jobTemplate.spec.template.spec.containers[0].image).toBe(
       'mirror.local/library/busybox:1.36',
@@ -193,4 +202,35 @@ describe('restore-time transforms on a namespace clone', () => {
     );
     expect(compared.filter((r) => r.outcome !== 'exists-identical')).toEqual([]);
   }, 180_000);
+
+  it('a patch of a path an object lacks is an error before anything is created: exit 1', async () => {
+    const rules = join(tempDir('ks-rules-'), 'missing-path.yaml');
+    writeFileSync(
+      rules,
+      [
+        'version: v1',
+        'resourceModifierRules:',
+        '- conditions:',
+        '    groupResource: configmaps',
+        '  patches:',
+        '  - operation: replace',
+        '    path: /data/no-such-key',
+        '    value: x',
+        '',
+      ].join('\n'),
+    );
+    const target = `${ns}-bad`;
+    const r = await storage.cli([
+      'restore',
+      'tx',
+      '--namespace-mapping',
+      `${ns}=${target}`,
+      '--resource-modifiers',
+      rules,
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*no-such-key/m);
+    // Nothing was created: not even the namespace (which comes before the ConfigMaps).
+    expect(kubectlCode('get', 'namespace', target)).not.toBe(0);
+  });
 });
