@@ -77,17 +77,19 @@ export async function checkDependencies(
     views.set(keyOf(a.resource, ns, a.name), a.object);
   }
   const restoreSet = new RestoreSet();
-  const dependents: Dependent[] = [];
-  for (const p of planned) {
+  // With transforms this transforms every object once before the first create, which is also
+  // what finds a rule that cannot apply to one (runRestore relies on it).
+  const dependents: Dependent[] = await mapLimit(planned, 16, async (p) => {
     const object = (transformed ? await p.materialize() : undefined) ??
       views.get(keyOf(p.resource, p.namespace, p.name)) ?? {
         apiVersion: '',
         kind: p.kind,
         metadata: { name: p.name },
       };
-    if (p.namespace === undefined) restoreSet.add(p.resource, p.name, object);
-    dependents.push({ ...p, object });
-  }
+    return { ...p, object };
+  });
+  for (const d of dependents)
+    if (d.namespace === undefined) restoreSet.add(d.resource, d.name, d.object);
   const needs = collectNeeds(dependents);
   const asked = needs.filter((n) => !restoreSet.provides(n.target));
   const answers = new Map<string, Presence>();

@@ -107,7 +107,8 @@ function withFieldDiffs(mode: RunMode): boolean {
   return mode.kind !== 'compare' || mode.details;
 }
 
-function tally(results: ObjectResult[]): Record<Outcome, number> {
+/** How many results have each outcome (every outcome present, zero when none). */
+export function tally(results: readonly ObjectResult[]): Record<Outcome, number> {
   const t: Record<Outcome, number> = {
     created: 0,
     'would-create': 0,
@@ -184,9 +185,7 @@ export async function runRestore(snap: LoadedSnapshot, opts: RunOptions): Promis
   const plan = planRestore(snap.objects, opts);
   const planned = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
   // A rule that cannot apply to an object (a patch of a path it lacks) is found before anything
-  // is created: with rules given, every object is transformed once up front.
-  if (opts.transform && !opts.transform.empty)
-    await mapLimit(planned, opts.concurrency ?? 16, (p) => p.materialize());
+  // is created: the preflight transforms every object first (checkDependencies).
   const report = await runPlanned(snap, opts, plan);
   // Which transform rules changed each object: a field of each result.
   await recordTransforms(report.results, planned, opts.transform);

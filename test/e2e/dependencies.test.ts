@@ -54,6 +54,22 @@ async function deleteAndWait(o: Obj): Promise<void> {
 
 describe('the dependency preflight of restore and diff', () => {
   let storage: StorageKind;
+  /** A restore of the snapshot into `NS-copy` with -o json: what it printed and its report. */
+  const cloneOf = async (snap: string, ns: string) => {
+    const r = await storage.cli([
+      'restore',
+      snap,
+      '--namespace-mapping',
+      `${ns}=${ns}-copy`,
+      '-o',
+      'json',
+    ]);
+    try {
+      return { r, report: JSON.parse(r.stdout) as Report };
+    } catch {
+      throw new Error(`restore exited ${r.code} with no report: ${r.stderr}`);
+    }
+  };
   beforeAll(() => {
     storage = directoryStorage();
   });
@@ -91,16 +107,8 @@ describe('the dependency preflight of restore and diff', () => {
     );
     expect(diff.stderr).toBe('error: 1 missing dependency; see the report above\n');
 
-    const r = await storage.cli([
-      'restore',
-      snap,
-      '--namespace-mapping',
-      `${ns}=${ns}-copy`,
-      '-o',
-      'json',
-    ]);
+    const { r, report } = await cloneOf(snap, ns);
     expect(r.code, r.stderr).toBe(2);
-    const report = JSON.parse(r.stdout) as Report;
     expect(report.missingDependencies).toEqual([
       {
         kind: 'ClusterRole',
@@ -129,16 +137,8 @@ describe('the dependency preflight of restore and diff', () => {
     expect(b.code, b.stderr).toBe(0);
     await deleteAndWait(widgets);
 
-    const r = await storage.cli([
-      'restore',
-      snap,
-      '--namespace-mapping',
-      `${ns}=${ns}-copy`,
-      '-o',
-      'json',
-    ]);
+    const { r, report } = await cloneOf(snap, ns);
     expect(r.code, r.stderr).toBe(2);
-    const report = JSON.parse(r.stdout) as Report;
     expect(report.missingDependencies).toMatchObject([
       {
         kind: 'CustomResourceDefinition',
@@ -172,16 +172,8 @@ describe('the dependency preflight of restore and diff', () => {
     );
     await deleteAndWait(pc);
 
-    const r = await storage.cli([
-      'restore',
-      snap,
-      '--namespace-mapping',
-      `${ns}=${ns}-copy`,
-      '-o',
-      'json',
-    ]);
+    const { r, report } = await cloneOf(snap, ns);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as Report;
     expect(outcomeOf(report, 'priorityclasses.scheduling.k8s.io', pcName)).toBe('created');
     expect(report.missingDependencies).toBeUndefined();
     expect((await read(pc))?.value).toBe(1000);
@@ -216,16 +208,8 @@ describe('the dependency preflight of restore and diff', () => {
     expect(
       outcomeOf(JSON.parse(diff.stdout) as Report, 'storageclasses.storage.k8s.io', scName),
     ).toBe('exists');
-    const r = await storage.cli([
-      'restore',
-      snap,
-      '--namespace-mapping',
-      `${ns}=${ns}-copy`,
-      '-o',
-      'json',
-    ]);
+    const { r, report } = await cloneOf(snap, ns);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as Report;
     expect(outcomeOf(report, 'storageclasses.storage.k8s.io', scName)).toBe('exists');
     expect(report.totals['exists-differs']).toBe(0);
     expect(report.missingDependencies).toBeUndefined();

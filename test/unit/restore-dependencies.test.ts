@@ -14,7 +14,7 @@ import {
   targetsOf,
 } from '../../src/restore/dependencies.js';
 import { planningView } from '../../src/restore/load.js';
-import type { RestoreReport } from '../../src/restore/run.js';
+import { type RestoreReport, tally } from '../../src/restore/run.js';
 import {
   clusterRoleBinding,
   configMap,
@@ -333,16 +333,7 @@ describe('the report of the preflight', () => {
   const base: RestoreReport = {
     snapshot: 's',
     results: [],
-    totals: {
-      created: 0,
-      'would-create': 0,
-      'exists-identical': 0,
-      'exists-differs': 0,
-      exists: 0,
-      skipped: 0,
-      failed: 0,
-      'not-validated': 0,
-    },
+    totals: tally([]),
   };
 
   it('lists each missing dependency with its reason and who needs it, then what was not checked', () => {
