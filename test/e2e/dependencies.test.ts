@@ -22,7 +22,7 @@ import {
   waitEstablished,
   withPodSpec,
 } from './fixtures.js';
-import { api, objects, uniqueName, until } from './helpers.js';
+import { api, objects, readOptional, uniqueName, until } from './helpers.js';
 import { tokenKubeconfig } from './service-accounts.js';
 import { clusterPath, directoryStorage, readSnapshot, type StorageKind } from './storage-kinds.js';
 
@@ -38,18 +38,9 @@ interface Report {
 const outcomeOf = (r: Report, resource: string, name: string) =>
   r.results.find((x) => x.resource === resource && x.name === name)?.outcome;
 
-/** The object as the cluster has it now, or undefined. */
-async function read(o: Obj): Promise<Obj | undefined> {
-  try {
-    return (await objects().read(o as Parameters<k8s.KubernetesObjectApi['read']>[0])) as Obj;
-  } catch {
-    return undefined;
-  }
-}
-
 async function deleteAndWait(o: Obj): Promise<void> {
   await objects().delete(o);
-  await until(`${o.kind} ${o.metadata?.name} to be gone`, async () => !(await read(o)));
+  await until(`${o.kind} ${o.metadata?.name} to be gone`, async () => !(await readOptional(o)));
 }
 
 describe('the dependency preflight of restore and diff', () => {
@@ -119,9 +110,9 @@ describe('the dependency preflight of restore and diff', () => {
       },
     ]);
     expect(report.totals.failed).toBe(0);
-    expect(await read(configMap(`${ns}-copy`, 'settings'))).toBeDefined();
+    expect(await readOptional(configMap(`${ns}-copy`, 'settings'))).toBeDefined();
     expect(
-      await read(roleBinding(`${ns}-copy`, 'reader', role.metadata?.name as string, 'app')),
+      await readOptional(roleBinding(`${ns}-copy`, 'reader', role.metadata?.name as string, 'app')),
     ).toBeDefined();
   });
 
@@ -147,7 +138,7 @@ describe('the dependency preflight of restore and diff', () => {
         neededBy: [`Widget ${ns}-copy/w1`],
       },
     ]);
-    expect(await read(configMap(`${ns}-copy`, 'settings'))).toBeDefined();
+    expect(await readOptional(configMap(`${ns}-copy`, 'settings'))).toBeDefined();
   });
 
   it('restores a PriorityClass a Deployment names, backed up in auto mode and deleted since: created, exit 0', async () => {
@@ -176,7 +167,7 @@ describe('the dependency preflight of restore and diff', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(outcomeOf(report, 'priorityclasses.scheduling.k8s.io', pcName)).toBe('created');
     expect(report.missingDependencies).toBeUndefined();
-    expect((await read(pc))?.value).toBe(1000);
+    expect((await readOptional(pc))?.value).toBe(1000);
   });
 
   it('leaves an existing StorageClass a claim names alone: neither created nor compared, exit 0', async () => {
@@ -213,9 +204,9 @@ describe('the dependency preflight of restore and diff', () => {
     expect(outcomeOf(report, 'storageclasses.storage.k8s.io', scName)).toBe('exists');
     expect(report.totals['exists-differs']).toBe(0);
     expect(report.missingDependencies).toBeUndefined();
-    expect((await read(sc))?.metadata?.labels).toEqual({ tier: 'changed' });
+    expect((await readOptional(sc))?.metadata?.labels).toEqual({ tier: 'changed' });
     expect(
-      await read(persistentVolumeClaim(`${ns}-copy`, 'data', undefined, scName)),
+      await readOptional(persistentVolumeClaim(`${ns}-copy`, 'data', undefined, scName)),
     ).toBeDefined();
   });
 
@@ -237,7 +228,10 @@ describe('the dependency preflight of restore and diff', () => {
     const b = await storage.cli(['backup', snap, '-n', ns], as);
     expect(b.code, b.stdout + b.stderr).toBe(0);
     await objects().delete(configMap(ns, 'settings'));
-    await until('the ConfigMap to be gone', async () => !(await read(configMap(ns, 'settings'))));
+    await until(
+      'the ConfigMap to be gone',
+      async () => !(await readOptional(configMap(ns, 'settings'))),
+    );
 
     const r = await storage.cli(['restore', snap, '-o', 'json'], as);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -246,7 +240,7 @@ describe('the dependency preflight of restore and diff', () => {
     expect(report.dependenciesNotChecked).toEqual([
       { kind: 'ClusterRole', names: ['admin'], reason: `you may not get clusterroles.${RBAC}` },
     ]);
-    expect(await read(configMap(ns, 'settings'))).toBeDefined();
+    expect(await readOptional(configMap(ns, 'settings'))).toBeDefined();
     const text = await storage.cli(['diff', snap], as);
     expect(text.code, text.stdout + text.stderr).toBe(0);
     expect(text.stdout).toContain(

@@ -124,3 +124,16 @@ export function s3Url(prefix: string): string {
   const { s3 } = cluster();
   return `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=us-east-1&pathStyle=true`;
 }
+
+/** The object as the cluster has it now, or undefined when it does not exist. */
+export async function readOptional<T extends k8s.KubernetesObject>(
+  o: T,
+): Promise<(T & Record<string, unknown>) | undefined> {
+  try {
+    return (await objects().read(o as T & { metadata: { name: string } })) as T &
+      Record<string, unknown>;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}

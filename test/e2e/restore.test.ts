@@ -2,7 +2,6 @@
 // left to the controllers, and what is never touched.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/core/types.js';
 import { diffObjects, normalizeForCompare } from '../../src/restore/normalize.js';
@@ -27,7 +26,16 @@ import {
   statefulSet,
   waitEstablished,
 } from './fixtures.js';
-import { cli, cluster, objects, s3Url, tempDir, uniqueName, until } from './helpers.js';
+import {
+  cli,
+  cluster,
+  objects,
+  readOptional,
+  s3Url,
+  tempDir,
+  uniqueName,
+  until,
+} from './helpers.js';
 
 interface Report {
   results: {
@@ -43,19 +51,10 @@ interface Report {
 
 const api = () => objects();
 
-async function read(o: Obj): Promise<Obj | undefined> {
-  try {
-    return (await api().read(o as k8s.KubernetesObject & { metadata: { name: string } })) as Obj;
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
-    throw err;
-  }
-}
-
 async function waitGone(o: Obj): Promise<void> {
   await until(
     `${o.kind} ${o.metadata?.name} to be deleted`,
-    async () => (await read(o)) === undefined,
+    async () => (await readOptional(o)) === undefined,
     120_000,
     500,
   );
@@ -143,7 +142,7 @@ async function deploySample(ns: string, group: string, pv: string) {
   // Controllers first: ReplicaSets for Deployments, the PVC bound to its PV.
   await until('ReplicaSets', async () => (await list('apps/v1', 'ReplicaSet', ns)).length >= 2);
   await until('the claim to bind', async () => {
-    const pvc = await read(persistentVolumeClaim(ns, 'data'));
+    const pvc = await readOptional(persistentVolumeClaim(ns, 'data'));
     return (pvc?.status as { phase?: string } | undefined)?.phase === 'Bound';
   });
   return app;
@@ -162,7 +161,7 @@ describe('restore', () => {
     app = await deploySample(ns, group, pv);
     originals = [];
     for (const o of [...app.cluster, ...app.namespaced, ...app.crs])
-      originals.push((await read(o)) as Obj);
+      originals.push((await readOptional(o)) as Obj);
     const b = await cli(['backup', 'full', '-n', ns], env);
     expect(b.stderr).toBe('');
     expect(b.code).toBe(0);
@@ -184,7 +183,7 @@ describe('restore', () => {
     for (const original of originals) {
       const now = await until(
         `${original.kind} ${original.metadata?.name} back`,
-        () => read(original),
+        () => readOptional(original),
         30_000,
       );
       const diff = diffObjects(
@@ -227,13 +226,13 @@ describe('restore', () => {
   });
 
   it('leaves a changed ConfigMap changed and reports it as exists (differs)', async () => {
-    const cm = (await read(configMap(ns, 'settings'))) as Obj;
+    const cm = (await readOptional(configMap(ns, 'settings'))) as Obj;
     await api().replace({ ...cm, data: { 'app.yaml': 'replicas: 7\n' } });
     const r = await cli(['restore', 'full'], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`configmaps/settings -n ${ns}`);
     expect(r.stdout).toMatch(/data\["app\.yaml"\]/);
-    const after = (await read(configMap(ns, 'settings'))) as Obj;
+    const after = (await readOptional(configMap(ns, 'settings'))) as Obj;
     expect((after.data as Record<string, string>)['app.yaml']).toBe('replicas: 7\n');
   });
 
@@ -252,7 +251,7 @@ describe('restore', () => {
       .map((x) => `${x.kind}/${x.name}`);
     expect(toCreate).toEqual(['ConfigMap/blob']);
     // diff created nothing.
-    expect(await read(configMap(ns, 'blob'))).toBeUndefined();
+    expect(await readOptional(configMap(ns, 'blob'))).toBeUndefined();
   });
 
   it('restores a copy beside the original with --namespace-mapping, RoleBinding subjects following', async () => {
@@ -263,10 +262,10 @@ describe('restore', () => {
       env,
     );
     expectOnlyNodePortClash(r);
-    const rb = (await read(roleBinding(copy, 'runner-view', 'view', 'runner'))) as Obj;
+    const rb = (await readOptional(roleBinding(copy, 'runner-view', 'view', 'runner'))) as Obj;
     expect((rb.subjects as { namespace: string }[])[0]?.namespace).toBe(copy);
-    expect(await read(secret(copy, 'db-password', {}))).toBeDefined();
-    expect(await read(deployment(copy, 'web'))).toBeDefined();
+    expect(await readOptional(secret(copy, 'db-password', {}))).toBeDefined();
+    expect(await readOptional(deployment(copy, 'web'))).toBeDefined();
     const after = await list('v1', 'ConfigMap', ns);
     expect(after.map((c) => c.metadata?.resourceVersion).sort()).toEqual(
       before.map((c) => c.metadata?.resourceVersion).sort(),
@@ -289,7 +288,7 @@ describe('restore', () => {
       'json',
     ]);
     expectOnlyNodePortClash(r);
-    expect(await read(configMap(target, 'settings'))).toBeDefined();
+    expect(await readOptional(configMap(target, 'settings'))).toBeDefined();
     // The widget CRs came back from the S3 copy too.
     expect((await list(`${group}/v1`, 'Widget', target)).length).toBe(2);
   });
@@ -306,7 +305,7 @@ describe('restore', () => {
       const r = await cli(['restore', 'full', '--namespace-mapping', `${ns}=${target}`], env);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^error: archive .*corrupt/m);
-      expect(await read(namespace(target))).toBeUndefined();
+      expect(await readOptional(namespace(target))).toBeUndefined();
     } finally {
       writeFileSync(archive, original);
     }
@@ -340,7 +339,7 @@ describe('restore validation and failures', () => {
       },
     ]);
     await until('the quota to be counted', async () => {
-      const q = await read({
+      const q = await readOptional({
         apiVersion: 'v1',
         kind: 'ResourceQuota',
         metadata: { name: 'no-secrets', namespace: target },
@@ -360,16 +359,16 @@ describe('restore validation and failures', () => {
     expect(failed.map((f) => f.name)).toEqual(['forbidden-by-quota']);
     expect(failed[0]?.message).toMatch(/exceeded quota/);
     expect(report.totals['would-create']).toBeGreaterThanOrEqual(2);
-    expect(await read(configMap(target, 'a'))).toBeUndefined();
+    expect(await readOptional(configMap(target, 'a'))).toBeUndefined();
   });
 
   it('creates everything else when the server rejects one object, exits 2 and names it', async () => {
     const r = await cli(['restore', 'q', '--namespace-mapping', `${ns}=${target}`], env);
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/Failed:\n\s+secrets\/forbidden-by-quota -n \S+: .*exceeded quota/);
-    expect(await read(configMap(target, 'a'))).toBeDefined();
-    expect(await read(configMap(target, 'b'))).toBeDefined();
-    expect(await read(serviceAccount(target, 'sa'))).toBeDefined();
+    expect(await readOptional(configMap(target, 'a'))).toBeDefined();
+    expect(await readOptional(configMap(target, 'b'))).toBeDefined();
+    expect(await readOptional(serviceAccount(target, 'sa'))).toBeDefined();
   });
 
   it('--dry-run=client prints the plan without contacting the cluster', async () => {
@@ -419,7 +418,7 @@ describe('diff of objects it may list but not read', () => {
   beforeAll(async () => {
     await create([namespace(ns), configMap(ns, 'changed'), configMap(ns, 'same')]);
     expect((await cli(['backup', 'd', '-n', ns], env)).code).toBe(0);
-    const cm = (await read(configMap(ns, 'changed'))) as Obj;
+    const cm = (await readOptional(configMap(ns, 'changed'))) as Obj;
     await api().replace({ ...cm, data: { key: 'changed since the backup' } });
     // The user may list ConfigMaps, so diff sees that one differs, but not get it to compare.
     await create([
@@ -473,7 +472,7 @@ describe('diff of objects it may list but not read', () => {
     ]);
     expect(report.results.find((x) => x.name === 'same')?.outcome).toBe('exists-identical');
     // diff changed nothing.
-    const cm = (await read(configMap(ns, 'changed'))) as Obj;
+    const cm = (await readOptional(configMap(ns, 'changed'))) as Obj;
     expect(cm.data).toEqual({ key: 'changed since the backup' });
   });
 });

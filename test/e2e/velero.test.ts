@@ -1,7 +1,6 @@
 // Velero interoperability end to end: the real Velero v1.17.2 server (out of cluster, its AWS
 // plugin against the harness's MinIO) backs up a namespace with a CRD and custom resources,
 // and we read that backup through `?layout=velero`: list, describe, verify, diff, restore.
-import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/core/types.js';
 import { diffObjects, normalizeForCompare } from '../../src/restore/normalize.js';
@@ -19,7 +18,16 @@ import {
   serviceAccount,
   waitEstablished,
 } from './fixtures.js';
-import { cli, cluster, objects, s3Url, tempDir, uniqueName, until } from './helpers.js';
+import {
+  cli,
+  cluster,
+  objects,
+  readOptional,
+  s3Url,
+  tempDir,
+  uniqueName,
+  until,
+} from './helpers.js';
 
 interface Report {
   results: { kind: string; namespace?: string; name: string; outcome: string }[];
@@ -27,15 +35,6 @@ interface Report {
 }
 
 const api = () => objects();
-
-async function read(o: Obj): Promise<Obj | undefined> {
-  try {
-    return (await api().read(o as k8s.KubernetesObject & { metadata: { name: string } })) as Obj;
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
-    throw err;
-  }
-}
 
 /** The same object in another namespace (for reading a mapped copy). */
 const inNamespace = (o: Obj, ns: string): Obj => ({
@@ -79,7 +78,7 @@ describe('a Velero backup, read through ?layout=velero', () => {
     });
     await create(app);
     originals = [];
-    for (const o of app) originals.push((await read(o)) as Obj);
+    for (const o of app) originals.push((await readOptional(o)) as Obj);
     const r = await velero.veleroBackup([ns], backup);
     expect(r.phase, `velero backup: see ${velero.logFile}`).toBe('Completed');
   }, 600_000);
@@ -147,7 +146,7 @@ describe('a Velero backup, read through ?layout=velero', () => {
     expect(report.totals.failed).toBe(0);
     const widget = report.results.find((x) => x.kind === 'Widget' && x.name === 'w1');
     expect(widget).toMatchObject({ namespace: copy, outcome: 'would-create' });
-    expect(await read(inNamespace(app[0] as Obj, copy))).toBeUndefined();
+    expect(await readOptional(inNamespace(app[0] as Obj, copy))).toBeUndefined();
   });
 
   it('plans a selective restore with --dry-run=client without the cluster', async () => {
@@ -174,18 +173,24 @@ describe('a Velero backup, read through ?layout=velero', () => {
 
   it('restores a deleted namespace and its deleted CRD so that every object matches its original', async () => {
     await api().delete(namespace(ns));
-    await until('the namespace to be deleted', async () => !(await read(namespace(ns))), 120_000);
+    await until(
+      'the namespace to be deleted',
+      async () => !(await readOptional(namespace(ns))),
+      120_000,
+    );
     await api().delete(crd(group, 'Widget', 'widgets'));
     await until(
       'the CRD to be deleted',
-      async () => !(await read(crd(group, 'Widget', 'widgets'))),
+      async () => !(await readOptional(crd(group, 'Widget', 'widgets'))),
     );
 
     const r = await cli(['restore', backup, '--storage', storage, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as Report).totals.failed).toBe(0);
     for (const original of originals) {
-      const now = await until(`${original.kind} ${original.metadata?.name}`, () => read(original));
+      const now = await until(`${original.kind} ${original.metadata?.name}`, () =>
+        readOptional(original),
+      );
       expect(
         diffObjects(
           normalizeForCompare(original as KubeObject),
@@ -213,7 +218,7 @@ describe('a Velero backup, read through ?layout=velero', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const original of originals) {
       const now = await until(`${original.kind} ${original.metadata?.name} in ${copy}`, () =>
-        read(inNamespace(original, copy)),
+        readOptional(inNamespace(original, copy)),
       );
       const want = normalizeForCompare(inNamespace(original, copy) as KubeObject);
       expect(diffObjects(want, normalizeForCompare(now as KubeObject))).toEqual([]);
