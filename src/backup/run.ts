@@ -1,7 +1,9 @@
 // The backup pipeline: discover → list (paginated, parallel) → tar+gzip → upload, with
 // snapshot.json written last so a half-written snapshot never shows up in `list`.
+
 import { objectEntryPath } from '../archive/format.js';
 import { ArchiveWriter } from '../archive/writer.js';
+import { controlPlaneOwned } from '../core/control-plane.js';
 import { Interrupted, UserError } from '../core/errors.js';
 import { defaultSnapshotName, validateSnapshotName } from '../core/names.js';
 import { mapLimit } from '../core/pool.js';
@@ -196,6 +198,8 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       mapLimit(jobs, opts.concurrency ?? LIST_CONCURRENCY, async (job: ListJob<DiscoveredType>) => {
         const where = { resource: qualifiedResource(job.type), namespace: job.namespace };
         let n = 0;
+        // Cluster objects the control plane made for itself (core/control-plane.ts), by reason.
+        const leftOwned = new Map<string, string[]>();
         try {
           const query =
             job.type.namespaced && sel.labelSelector ? { labelSelector: sel.labelSelector } : {};
@@ -211,12 +215,26 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
                 excluded.has(obj.metadata.namespace ?? '')
               )
                 continue;
+              const owned = job.type.namespaced
+                ? undefined
+                : controlPlaneOwned(where.resource, obj);
+              if (owned) {
+                const names = leftOwned.get(owned) ?? [];
+                leftOwned.set(owned, [...names, obj.metadata.name]);
+                continue;
+              }
               await add(job.type, obj);
               n++;
             }
             progress();
           }
           note({ level: 'info', msg: 'listed', ...where, count: n });
+          for (const [reason, names] of leftOwned)
+            note({
+              level: 'info',
+              msg: `left out ${names.length} owned by the control plane (${reason}): ${names.join(', ')}`,
+              ...where,
+            });
           if (job.type.namespaced) namespacedRead++;
         } catch (err) {
           if (

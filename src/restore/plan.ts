@@ -1,11 +1,13 @@
 // planRestore: archive contents + options → what to create, in which order, and what is
 // left out and why. Pure; the runner executes it and `--dry-run=client` prints it.
+
 import {
   applicationClosure,
   CLUSTER_ROLE_BINDINGS,
   CLUSTER_ROLES,
   ClosureFacts,
 } from '../core/closure.js';
+import { controlPlaneOwned } from '../core/control-plane.js';
 import { UserError } from '../core/errors.js';
 import { matchesResource, type NamedType, unknownPatterns } from '../core/resources.js';
 import { matchesSelector, type Requirement } from '../core/selectors.js';
@@ -346,11 +348,16 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
       (opts.includeClusterResources === 'auto' &&
         (relatedToNamespaces(a, selectedNs, usedTypes, roles) ||
           closure.has(`${a.resource}/${a.name}`)));
+    // What the control plane owns is the target cluster's own (snapshots taken before the
+    // backup left it out still have it).
+    const owned =
+      opts.includeClusterResources === 'true' ? controlPlaneOwned(a.resource, a.object) : undefined;
     if (!wanted)
       leaveOut(
         a,
         `cluster-scoped, not selected (--include-cluster-resources=${opts.includeClusterResources})`,
       );
+    else if (owned) leaveOut(a, owned);
     else if (!typeMatches(a)) leaveOut(a, 'resource type not selected');
     else if (!structural && !labelMatches(a)) leaveOut(a, 'labels do not match the selector');
     else selected.push(a);

@@ -492,7 +492,7 @@ describe('selection flags', () => {
     expect(s.manifest.selection.excludeResources).toEqual(['secrets', 'ConfigMap']);
   });
 
-  it('--include-cluster-resources=false takes no cluster-scoped object; =true takes all of them', async () => {
+  it('--include-cluster-resources=false takes no cluster-scoped object; =true takes all the user made, none the control plane made', async () => {
     const none = await backupOk(storage, [
       uniqueName('nocl'),
       '-n',
@@ -503,6 +503,8 @@ describe('selection flags', () => {
     expect([...none.objects.keys()].filter((p) => p.includes('/cluster/'))).toEqual([]);
     expect(none.objects.has(nsPath('configmaps', a, 'web-config'))).toBe(true);
 
+    const userRole = uniqueName('users-role');
+    await create([clusterRole(userRole)]);
     const every = await backupOk(storage, [
       uniqueName('allcl'),
       '-n',
@@ -510,11 +512,26 @@ describe('selection flags', () => {
       '--include-cluster-resources=true',
     ]);
     expectConsistent(every);
-    // Unrelated cluster objects too: another namespace, a built-in ClusterRole.
+    // Unrelated cluster objects too: another namespace, a ClusterRole nothing here binds.
     expect(every.objects.has(clusterPath('namespaces', b))).toBe(true);
-    expect(every.objects.has(clusterPath(`clusterroles.${RBAC}`, 'cluster-admin'))).toBe(true);
+    expect(every.objects.has(clusterPath(`clusterroles.${RBAC}`, userRole))).toBe(true);
     // …but still only the selected namespaces' namespaced objects.
     expect(inNamespace(every, b)).toEqual([]);
+    // What the control plane made for itself stays out, each named in the log with its reason:
+    // bootstrap RBAC, the aggregator's APIServices, the default Service's IP allocation.
+    const paths = [...every.objects.keys()];
+    expect(every.objects.has(clusterPath(`clusterroles.${RBAC}`, 'cluster-admin'))).toBe(false);
+    expect(every.objects.has(clusterPath(`clusterroles.${RBAC}`, 'admin'))).toBe(false);
+    expect(paths.filter((p) => p.includes('/apiservices.apiregistration.k8s.io/'))).toEqual([]);
+    expect(paths.filter((p) => p.includes('/ipaddresses.networking.k8s.io/'))).toEqual([]);
+    const leftOut = every.log.map((l) => String(l.msg)).filter((m) => m.includes('control plane'));
+    expect(leftOut).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/bootstrap RBAC.*\badmin\b/),
+        expect.stringMatching(/automanaged APIService.*v1\.apps/),
+        expect.stringMatching(/Service IP allocation/),
+      ]),
+    );
   });
 
   it('an unknown resource type is an error, not an empty backup', async () => {

@@ -493,6 +493,8 @@ const RESOURCES: Record<string, { group: string; resource: string }> = {
   Ingress: { group: 'networking.k8s.io', resource: 'ingresses' },
   StatefulSet: { group: 'apps', resource: 'statefulsets' },
   Pod: { group: '', resource: 'pods' },
+  IPAddress: { group: 'networking.k8s.io', resource: 'ipaddresses' },
+  APIService: { group: 'apiregistration.k8s.io', resource: 'apiservices' },
 };
 
 /** What the archive holds for an object: its entry location and the object as served. */

@@ -5,6 +5,7 @@ import { type ArchivedObject, planningView } from '../../src/restore/load.js';
 import { lookupCollections, planRestore, type RestoreOptions } from '../../src/restore/plan.js';
 import {
   archived,
+  clusterRole,
   clusterRoleBinding,
   configMap,
   deployment,
@@ -105,6 +106,30 @@ describe('planRestore', () => {
     expect(none.tiers.flat().filter((p) => p.namespace === undefined)).toEqual([]);
     // The namespace is still created: objects need somewhere to go.
     expect(names(none.namespaces)).toEqual(['namespaces/shop']);
+  });
+
+  it('leaves out what the control plane owns even with --include-cluster-resources=true, naming why', () => {
+    const bootstrap = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
+    const plan = planRestore(
+      [
+        ...snapshot,
+        archived(clusterRole('admin', [], {}, { annotations: bootstrap })),
+        archived(kubeObject('networking.k8s.io/v1', 'IPAddress', '10.0.0.1', undefined)),
+      ],
+      { ...defaults, includeClusterResources: 'true' },
+    );
+    const planned = names(plan.tiers.flat());
+    expect(planned).toContain('clusterroles.rbac.authorization.k8s.io/unrelated');
+    expect(planned).not.toContain('clusterroles.rbac.authorization.k8s.io/admin');
+    expect(plan.skipped).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'admin', reason: expect.stringMatching(/bootstrap RBAC/) }),
+        expect.objectContaining({
+          name: '10.0.0.1',
+          reason: expect.stringMatching(/Service IP allocation/),
+        }),
+      ]),
+    );
   });
 
   it('filters by label selector but never drops the namespace', () => {
