@@ -7,13 +7,13 @@ import { controlPlaneOwned } from '../core/control-plane.js';
 import { Interrupted, UserError } from '../core/errors.js';
 import { defaultSnapshotName, validateSnapshotName } from '../core/names.js';
 import { mapLimit } from '../core/pool.js';
+import type { NamedType } from '../core/resources.js';
 import {
   apiVersionOf,
   type KubeObject,
   NAMESPACE_TYPE,
   qualifiedResource,
   type ResourceCount,
-  type ResourceType,
   type Selection,
   SNAPSHOT_FORMAT_VERSION,
   type SnapshotManifest,
@@ -143,7 +143,7 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
     const writtenCluster = new Set<string>();
     let bytes = 0;
     let objects = 0;
-    const add = async (type: ResourceType, obj: KubeObject) => {
+    const add = async (type: NamedType, obj: KubeObject) => {
       // List items come without apiVersion/kind; the archive stores whole objects.
       const { apiVersion: _served, kind: _kind, ...rest } = obj;
       const full = { apiVersion: apiVersionOf(type), kind: type.kind, ...rest } as KubeObject;
@@ -167,6 +167,9 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
         kind: type.kind,
         namespaced: type.namespaced,
         count: 0,
+        // Restore filters then know the names backup's filters knew (kafkas as `k`).
+        ...(type.singular ? { singular: type.singular } : {}),
+        ...(type.shortNames?.length ? { shortNames: type.shortNames } : {}),
       };
       c.count++;
       counts.set(key, c);

@@ -73,6 +73,36 @@ export function matchesResource(t: NamedType, pattern: string): boolean {
   );
 }
 
+/** The names of each type besides plural and kind, by qualified resource (`plural.group`). */
+export type TypeNames = ReadonlyMap<string, Pick<NamedType, 'singular' | 'shortNames'>>;
+
+/**
+ * The other names of the snapshot's types as the backup's discovery recorded them, completed
+ * by the cluster's discovery (`served`) for types a snapshot recorded none of (older snapshots,
+ * Velero backups): a restore filter then resolves names exactly as the backup did.
+ */
+export function typeNamesOf(
+  recorded: readonly (Pick<NamedType, 'singular' | 'shortNames'> & { resource: string })[],
+  served: readonly NamedType[] = [],
+): TypeNames {
+  const names = new Map<string, Pick<NamedType, 'singular' | 'shortNames'>>();
+  for (const t of served) {
+    if (t.singular || t.shortNames?.length)
+      names.set(qualifiedResource(t), { singular: t.singular, shortNames: t.shortNames });
+  }
+  for (const r of recorded) {
+    if (r.singular || r.shortNames?.length)
+      names.set(r.resource, { singular: r.singular, shortNames: r.shortNames });
+  }
+  return names;
+}
+
+/** `t` with the other names `names` knows for it. */
+export function withNames(t: ResourceType, names: TypeNames | undefined): NamedType {
+  const known = names?.get(qualifiedResource(t));
+  return known ? { ...t, ...known } : t;
+}
+
 /** Splits repeatable, comma-separated flag values. */
 export function splitList(values: readonly string[] | undefined): string[] {
   return (values ?? [])

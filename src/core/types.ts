@@ -93,6 +93,9 @@ export interface ResourceCount {
   kind: string;
   namespaced: boolean;
   count: number;
+  /** kubectl's other names of the type, as the backup's discovery had them (restore filters). */
+  singular?: string;
+  shortNames?: string[];
 }
 
 export interface SnapshotWarning {

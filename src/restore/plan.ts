@@ -8,8 +8,7 @@ import {
   ClosureFacts,
 } from '../core/closure.js';
 import { controlPlaneOwned } from '../core/control-plane.js';
-import { UserError } from '../core/errors.js';
-import { matchesResource, type NamedType, unknownPatterns } from '../core/resources.js';
+import { matchesResource, type TypeNames, withNames } from '../core/resources.js';
 import { matchesSelector, type Requirement } from '../core/selectors.js';
 import {
   type ClusterResourcesMode,
@@ -19,7 +18,6 @@ import {
   type ResourceCount,
   type ResourceType,
   resourceType,
-  type SnapshotManifest,
 } from '../core/types.js';
 import { type ArchivedObject, wholeObject } from './load.js';
 import { applyNamespaceMappingInPlace, checkMappingTargets } from './mapping.js';
@@ -39,6 +37,8 @@ export interface RestoreOptions {
   preserveNodePorts: boolean;
   /** Restore-time transforms (transforms/), applied after sanitising and mapping. */
   transform?: Transform;
+  /** Each type's other names (short names, singular): from the snapshot and the cluster. */
+  typeNames?: TypeNames;
 }
 
 export interface PlannedObject {
@@ -153,8 +153,12 @@ class Planned implements PlannedObject {
   }
 }
 
-/** Whether --include-resources and --exclude-resources select objects of type `t`. */
-function typeSelected(t: ResourceType, opts: RestoreOptions): boolean {
+/**
+ * Whether --include-resources and --exclude-resources select objects of type `t`, by every
+ * name kubectl knows it by (opts.typeNames: short names and singular, as backup matches them).
+ */
+function typeSelected(type: ResourceType, opts: RestoreOptions): boolean {
+  const t = withNames(type, opts.typeNames);
   if (opts.excludeResources.some((p) => matchesResource(t, p))) return false;
   return (
     opts.includeResources.length === 0 || opts.includeResources.some((p) => matchesResource(t, p))
@@ -192,63 +196,6 @@ export function lookupCollections(
     }
   }
   return out;
-}
-
-/** `a, b, c`, or the first ten and how many more. */
-function listed(names: readonly string[]): string {
-  const shown = names.slice(0, 10).join(', ');
-  return names.length > 10 ? `${shown}, … (${names.length} in all)` : shown || 'none';
-}
-
-/**
- * What snapshot.json alone shows to be a mistake in the options, checked before the archive is
- * read: a namespace (-n, --include-namespaces) or a --namespace-mapping source the snapshot does
- * not hold, and an --include-resources / --exclude-resources name that matches no type of the
- * snapshot, nor one of the server's when there is a server (`served`, asked only then). Left
- * alone, each would restore something else than asked: nothing, the original namespace, or
- * (a typo in --exclude-resources) the very objects meant to stay out.
- */
-export async function checkAgainstSnapshot(
-  manifest: Pick<SnapshotManifest, 'name' | 'namespaces' | 'resources'>,
-  opts: RestoreOptions,
-  served?: () => Promise<NamedType[]>,
-): Promise<void> {
-  const held = new Set(manifest.namespaces);
-  const holds = `the snapshot's namespaces: ${listed(manifest.namespaces)}`;
-  for (const ns of opts.namespaces) {
-    if (!held.has(ns))
-      throw new UserError(`namespace "${ns}" is not in snapshot "${manifest.name}"`, holds);
-  }
-  for (const [from, to] of opts.mapping) {
-    if (!held.has(from))
-      throw new UserError(
-        `--namespace-mapping ${from}=${to}: namespace "${from}" is not in snapshot "${manifest.name}"`,
-        `${holds}; OLD names a namespace as it was backed up`,
-      );
-  }
-  const types = manifest.resources.map((r) =>
-    resourceType(r.resource, r.apiVersion, r.kind, r.namespaced),
-  );
-  const flags = [
-    ['--include-resources', unknownPatterns(types, opts.includeResources)],
-    ['--exclude-resources', unknownPatterns(types, opts.excludeResources)],
-  ] as const;
-  if (flags.every(([, unknown]) => unknown.length === 0)) return;
-  const servedTypes = served ? await served() : undefined;
-  for (const [flag, unknown] of flags) {
-    const [p] = servedTypes ? unknownPatterns(servedTypes, unknown) : unknown;
-    if (p === undefined) continue;
-    const snapshotTypes = `the snapshot's resource types: ${listed(manifest.resources.map((r) => r.resource))}`;
-    throw servedTypes
-      ? new UserError(
-          `${flag}: neither snapshot "${manifest.name}" nor the server has a resource type "${p}"`,
-          `${snapshotTypes}; kubectl api-resources lists the server's`,
-        )
-      : new UserError(
-          `${flag}: snapshot "${manifest.name}" has no resource type "${p}"`,
-          snapshotTypes,
-        );
-  }
 }
 
 export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): RestorePlan {

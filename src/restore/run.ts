@@ -181,7 +181,11 @@ async function compare(
  * Restores (or validates, or compares: see RunMode) a loaded snapshot. CRDs first and waited
  * for, then namespaces, then the tiers in order with bounded parallelism inside each tier.
  */
-export async function runRestore(snap: LoadedSnapshot, opts: RunOptions): Promise<RestoreReport> {
+export async function runRestore(
+  snap: LoadedSnapshot,
+  options: RunOptions,
+): Promise<RestoreReport> {
+  const opts = { ...options, typeNames: options.typeNames ?? snap.typeNames };
   const plan = planRestore(snap.objects, opts);
   const planned = [...plan.crds, ...plan.namespaces, ...plan.tiers.flat()];
   // A rule that cannot apply to an object (a patch of a path it lacks) is found before anything

@@ -3,6 +3,7 @@
 // namespaces hold already run (reads only).
 import { UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
+import { type TypeNames, typeNamesOf } from '../core/resources.js';
 import { NAMESPACE_TYPE, type SnapshotManifest } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
@@ -10,15 +11,18 @@ import { discover, objectPath } from '../kube/discovery.js';
 import { economizeHeapFor } from '../node-flags.js';
 import type { SnapshotRepository } from '../snapshots/repository.js';
 import { RESTORABLE_PHASES } from '../snapshots/velero/backup.js';
+import { checkAgainstSnapshot } from './check-options.js';
 import { type ArchivedObject, loadArchive } from './load.js';
 import { Lookups } from './lookup.js';
-import { checkAgainstSnapshot, lookupCollections, type RestoreOptions } from './plan.js';
+import { lookupCollections, type RestoreOptions } from './plan.js';
 
 export interface LoadedSnapshot {
   manifest: SnapshotManifest;
   objects: ArchivedObject[];
   /** Lookup lists started while the archive was read (given a cluster to load for). */
   lookups?: Lookups;
+  /** The other names of its types (short names, singular) the restore's filters resolve. */
+  typeNames: TypeNames;
   /** Releases the temporary spool of objects and stops the lookups. */
   close(): Promise<void>;
 }
@@ -40,18 +44,19 @@ export async function loadSnapshot(
   const manifest = await repo.readManifest(name);
   if (target && !target.allowPartial) refuseUnfinished(manifest);
   const client = target?.client;
-  if (target)
-    await checkAgainstSnapshot(
-      manifest,
-      target.options,
-      client && (async () => (await discover(client)).types),
-    );
+  const typeNames = target
+    ? await checkAgainstSnapshot(
+        manifest,
+        target.options,
+        client && (async () => (await discover(client)).types),
+      )
+    : typeNamesOf(manifest.resources);
   economizeHeapFor(manifest.totalObjects);
   if (!target || !client) {
     const { objects, close } = await loadArchive(repo, manifest, key);
-    return { manifest, objects, close };
+    return { manifest, objects, typeNames, close };
   }
-  const { options } = target;
+  const options = { ...target.options, typeNames };
   const namespaces = await existingTargets(client, manifest, options);
   const lookups = new Lookups(client);
   for (const c of lookupCollections(manifest.resources, options, namespaces))
@@ -73,6 +78,7 @@ export async function loadSnapshot(
       manifest,
       objects,
       lookups,
+      typeNames,
       close: async () => {
         await lookups.close();
         await close();

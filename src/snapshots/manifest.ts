@@ -70,13 +70,16 @@ const FIELDS: Record<string, Check> = {
   completedAt: isTime,
   labels: recordOf(isString),
   resources: arrayOf(
-    shape({
-      resource: isString,
-      apiVersion: isString,
-      kind: isString,
-      namespaced: isBool,
-      count: isCount,
-    }),
+    shape(
+      {
+        resource: isString,
+        apiVersion: isString,
+        kind: isString,
+        namespaced: isBool,
+        count: isCount,
+      },
+      { singular: isString, shortNames: arrayOf(isString) },
+    ),
   ),
   totalObjects: isCount,
   warnings: arrayOf(shape({ message: isString }, { resource: isString, namespace: isString })),

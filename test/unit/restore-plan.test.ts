@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type TypeNames, typeNamesOf } from '../../src/core/resources.js';
 import { parseSelector } from '../../src/core/selectors.js';
 import type { KubeObject } from '../../src/core/types.js';
 import { type ArchivedObject, planningView } from '../../src/restore/load.js';
@@ -149,6 +150,31 @@ describe('planRestore', () => {
       'configmaps/settings',
       'secrets/pw',
     ]);
+  });
+
+  it("filters custom resources by the short names and singular the snapshot's discovery recorded", () => {
+    const widgets = [
+      archived(namespace('lab')),
+      archived(kubeObject('example.com/v1', 'Widget', 'w1', 'lab')),
+    ];
+    const only = (pattern: string, typeNames?: TypeNames) =>
+      names(
+        planRestore(widgets, {
+          ...defaults,
+          includeResources: [pattern],
+          includeClusterResources: 'false',
+          ...(typeNames ? { typeNames } : {}),
+        }).tiers.flat(),
+      );
+    const recorded = typeNamesOf([
+      { resource: 'widgets.example.com', singular: 'widget', shortNames: ['wd'] },
+    ]);
+    expect(only('wd', recorded)).toEqual(['widgets.example.com/w1']);
+    expect(only('WD,', recorded)).toEqual([]);
+    expect(only('widget', recorded)).toEqual(['widgets.example.com/w1']);
+    expect(only('wd.example.com', recorded)).toEqual(['widgets.example.com/w1']);
+    // Names nobody recorded select nothing (the option check refuses them before a plan).
+    expect(only('wd')).toEqual([]);
   });
 
   it('maps namespaces: objects, the Namespace and the binding subject follow, PV claimRef too', async () => {
