@@ -34,19 +34,27 @@ describe('an operator comes back working after its namespace, CRDs and ClusterRo
   const aggregated = `${ns}-aggregated`;
   const part = `${ns}-part`;
   const aggregateLabel = `${group}/aggregate-to-operator`;
-  const clusterRoles = [operatorRole, aggregated, part];
+  // Cluster-wide: the operator watches namespaces (a ClusterRoleBinding of the namespace's account).
+  const watcherRole = `${ns}-watcher`;
+  const clusterRoles = [operatorRole, aggregated, part, watcherRole];
+  const webhook = `${ns}-validator`;
+  // A short name of its own: `kubectl get <short>` and our filters know brokers by it.
+  const brokerShort = `brk${ns.replace(/[^a-z0-9]/g, '').slice(-8)}`;
   const sa = `system:serviceaccount:${ns}:operator`;
   let storage: StorageKind;
   const dir = tempDir('ks-closure-');
 
   /** fixtures.crd in the JSON spelling kubectl sends (not client-node's model names). */
-  const crdJson = (plural: string, kind: string) =>
-    JSON.parse(
+  const crdJson = (plural: string, kind: string) => {
+    const c = JSON.parse(
       JSON.stringify(crd(group, kind, plural)).replace(
         'x_kubernetes_preserve_unknown_fields',
         'x-kubernetes-preserve-unknown-fields',
       ),
-    ) as object;
+    ) as { spec: { names: Record<string, unknown> } };
+    if (plural === 'brokers') c.spec.names.shortNames = [brokerShort];
+    return c;
+  };
   const rbac = 'rbac.authorization.k8s.io';
   const binding = (name: string, role: string) => ({
     apiVersion: `${rbac}/v1`,
@@ -111,6 +119,19 @@ describe('an operator comes back working after its namespace, CRDs and ClusterRo
       binding('operator', operatorRole),
       binding('operator-aggregated', aggregated),
       {
+        apiVersion: `${rbac}/v1`,
+        kind: 'ClusterRole',
+        metadata: { name: watcherRole },
+        rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] }],
+      },
+      {
+        apiVersion: `${rbac}/v1`,
+        kind: 'ClusterRoleBinding',
+        metadata: { name: watcherRole },
+        roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: watcherRole },
+        subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: ns }],
+      },
+      {
         apiVersion: `${group}/v1`,
         kind: 'Broker',
         metadata: { name: 'main', namespace: ns },
@@ -120,12 +141,62 @@ describe('an operator comes back working after its namespace, CRDs and ClusterRo
     await until('the aggregated ClusterRole to grant deleting topics', async () =>
       canI('delete', `topics.${group}`) === 'yes' ? true : undefined,
     );
+    // The operator's webhook, whose Service does not run (the operator is down in a disaster).
+    // It ignores failures, as operators that must not block their own recovery do; it stays
+    // in the cluster when the namespace goes.
+    apply(dir, 'webhook.json', [
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: webhook },
+        webhooks: [
+          {
+            name: `validate.${group}`,
+            admissionReviewVersions: ['v1'],
+            sideEffects: 'None',
+            failurePolicy: 'Ignore',
+            timeoutSeconds: 2,
+            clientConfig: { service: { namespace: ns, name: 'operator-webhook', port: 443 } },
+            rules: [
+              {
+                apiGroups: [group],
+                apiVersions: ['v1'],
+                operations: ['CREATE', 'UPDATE'],
+                resources: plurals,
+              },
+            ],
+          },
+        ],
+      },
+    ]);
   });
 
   afterAll(() => {
     kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false');
     kubectl('delete', 'crd', ...crdNames, '--ignore-not-found', '--wait=false');
     kubectl('delete', 'clusterrole', ...clusterRoles, '--ignore-not-found');
+    kubectl('delete', 'clusterrolebinding', watcherRole, '--ignore-not-found');
+    kubectl('delete', 'validatingwebhookconfiguration', webhook, '--ignore-not-found');
+  });
+
+  it('restore and diff filters know a custom type by the short name its CRD declares', async () => {
+    const name = uniqueName('short');
+    const b = await storage.cli(['backup', name, '-n', ns]);
+    expect(b.code, b.stderr).toBe(0);
+    const snap = await readSnapshot(storage, name);
+    expect(snap.manifest.resources).toContainEqual(
+      expect.objectContaining({ resource: `brokers.${group}`, shortNames: [brokerShort] }),
+    );
+    const d = await storage.cli(['diff', name, '--include-resources', brokerShort, '-o', 'json']);
+    expect(d.code, d.stderr).toBe(0);
+    const results = (JSON.parse(d.stdout) as { results: { resource: string; outcome: string }[] })
+      .results;
+    const compared = results.filter((r) => r.outcome !== 'skipped').map((r) => r.resource);
+    // The broker and what it cannot do without: its Namespace and CRD; nothing else.
+    expect([...new Set(compared)].sort()).toEqual([CRDS, `brokers.${group}`, 'namespaces'].sort());
+    expect(results.find((r) => r.resource === `brokers.${group}`)?.outcome).toBe(
+      'exists-identical',
+    );
   });
 
   it('backup --include-resources of the custom type alone still takes the Namespace object and its CRD', async () => {
@@ -172,6 +243,7 @@ describe('an operator comes back working after its namespace, CRDs and ClusterRo
     kubectl('delete', 'namespace', ns, '--timeout', '120s');
     kubectl('delete', 'crd', ...crdNames, '--timeout', '120s');
     kubectl('delete', 'clusterrole', ...clusterRoles);
+    kubectl('delete', 'clusterrolebinding', watcherRole);
     expect(canI('list', `brokers.${group}`)).toBe('no');
 
     const r = await storage.cli(['restore', name]);
@@ -195,6 +267,10 @@ describe('an operator comes back working after its namespace, CRDs and ClusterRo
       );
     }
     for (const p of plurals) expect(canI('list', `${p}.${group}`), p).toBe('yes');
+    expect(kubectl('get', 'clusterrolebinding', watcherRole, '-o', 'name').trim()).toBe(
+      `clusterrolebinding.${rbac}/${watcherRole}`,
+    );
+    expect(canI('watch', 'namespaces')).toBe('yes');
     // The aggregation controller recomputes the aggregated rules from the restored part.
     await until('the restored aggregated ClusterRole to grant deleting topics', async () =>
       canI('delete', `topics.${group}`) === 'yes' ? true : undefined,
