@@ -236,6 +236,10 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
     return type;
   };
   const typeMatches = (a: ArchivedObject) => typeSelected(typeFor(a), opts);
+  const excludedByName = (a: ArchivedObject) => {
+    const t = withNames(typeFor(a), opts.typeNames);
+    return opts.excludeResources.some((p) => p !== '*' && matchesResource(t, p));
+  };
   const labelMatches = (a: ArchivedObject) =>
     !opts.selector || matchesSelector(opts.selector, a.object.metadata.labels);
 
@@ -290,11 +294,16 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
       if (selectedNs.has(a.name)) selected.push(a);
       continue;
     }
+    // What the selected objects need to run (auto: their closure) comes whatever
+    // --include-resources and -l say, as in backup: a restore of only `kafkas` still needs their
+    // CRD. Only a type excluded by name stays out.
+    const needed =
+      opts.includeClusterResources === 'auto' && closure.has(`${a.resource}/${a.name}`);
     const wanted =
       opts.includeClusterResources === 'true' ||
+      needed ||
       (opts.includeClusterResources === 'auto' &&
-        (relatedToNamespaces(a, selectedNs, usedTypes, roles) ||
-          closure.has(`${a.resource}/${a.name}`)));
+        relatedToNamespaces(a, selectedNs, usedTypes, roles));
     // What the control plane owns is the target cluster's own (snapshots taken before the
     // backup left it out still have it).
     const owned =
@@ -305,6 +314,8 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
         `cluster-scoped, not selected (--include-cluster-resources=${opts.includeClusterResources})`,
       );
     else if (owned) leaveOut(a, owned);
+    else if (needed && excludedByName(a)) leaveOut(a, 'resource type excluded');
+    else if (needed) selected.push(a);
     else if (!typeMatches(a)) leaveOut(a, 'resource type not selected');
     else if (!structural && !labelMatches(a)) leaveOut(a, 'labels do not match the selector');
     else selected.push(a);

@@ -9,6 +9,7 @@ import {
   clusterRole,
   clusterRoleBinding,
   configMap,
+  crd,
   deployment,
   kubeObject,
   namespace,
@@ -175,6 +176,24 @@ describe('planRestore', () => {
     expect(only('wd.example.com', recorded)).toEqual(['widgets.example.com/w1']);
     // Names nobody recorded select nothing (the option check refuses them before a plan).
     expect(only('wd')).toEqual([]);
+  });
+
+  it('brings the CRD of selected custom resources whatever --include-resources says, unless excluded by name', () => {
+    const widgets = [
+      archived(namespace('lab')),
+      archived(crd('example.com', 'Widget', 'widgets')),
+      archived(kubeObject('example.com/v1', 'Widget', 'w1', 'lab')),
+    ];
+    const plan = (extra: Partial<RestoreOptions>) =>
+      planRestore(widgets, { ...defaults, includeResources: ['widgets'], ...extra });
+    expect(names(plan({}).crds)).toEqual([
+      'customresourcedefinitions.apiextensions.k8s.io/widgets.example.com',
+    ]);
+    const without = plan({ excludeResources: ['crd'] });
+    expect(without.crds).toEqual([]);
+    expect(without.skipped).toContainEqual(
+      expect.objectContaining({ name: 'widgets.example.com', reason: 'resource type excluded' }),
+    );
   });
 
   it('maps namespaces: objects, the Namespace and the binding subject follow, PV claimRef too', async () => {
