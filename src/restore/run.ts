@@ -23,6 +23,7 @@ import {
 import { type ArchivedObject, wholeObject } from './load.js';
 import { Lookups } from './lookup.js';
 import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
+import { restoreFieldOwners } from './ownership-run.js';
 import {
   type LeftOut,
   type PlannedObject,
@@ -89,6 +90,8 @@ export interface RunOptions extends RestoreOptions {
   onProgress?: (done: number, total: number) => void;
   /** Aborting it stops the run before its next create (what was created stays). */
   signal?: AbortSignal;
+  /** Give created objects the backup's field owners (ownership.ts); default true. */
+  keepFieldOwners?: boolean;
 }
 
 /** The report's `dryRun` (scripts read it): set by the two dry runs, absent otherwise. */
@@ -326,11 +329,27 @@ async function restoreWith(
         return result(p, 'not-validated', 'not compared: you may neither list nor get it');
       if (mode.kind === 'compare') return result(p, 'would-create');
       try {
-        await client.request('POST', collectionPath(p.type, p.namespace), {
-          body: await p.materialize(),
-          query: { dryRun: persists ? undefined : 'All', fieldManager: 'kubectl-snapshot' },
-        });
-        return result(p, persists ? 'created' : 'would-create');
+        const body = await p.materialize();
+        const created = await client.request<KubeObject>(
+          'POST',
+          collectionPath(p.type, p.namespace),
+          {
+            body,
+            query: { dryRun: persists ? undefined : 'All', fieldManager: 'kubectl-snapshot' },
+          },
+        );
+        if (!persists) return result(p, 'would-create');
+        // The backup's field owners, in this create's turn of the pool (ownership-run.ts).
+        const owners =
+          opts.keepFieldOwners !== false && p.original
+            ? await restoreFieldOwners(client, {
+                ...p,
+                archived: await p.original(),
+                sent: body,
+                created,
+              })
+            : undefined;
+        return result(p, 'created', owners);
       } catch (err) {
         if (err instanceof ApiError && err.statusCode === 409 && err.reason === 'AlreadyExists') {
           // Created meanwhile (or the list was not allowed): still never touched.

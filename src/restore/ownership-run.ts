@@ -1,0 +1,71 @@
+// Sends the field owners of a restored object (ownership.ts decides them) right after its
+// create, in the create's turn of the concurrency pool. Never fails the object: what goes wrong
+// is the created object's message (`field owners not restored: …`).
+
+import { errorMessage, UserError } from '../core/errors.js';
+import type { KubeObject, ResourceType } from '../core/types.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
+import { objectPath } from '../kube/discovery.js';
+import {
+  OWNERS_NOT_RESTORED,
+  ownersOutcome,
+  ownersPatchList,
+  RESTORE_MANAGER,
+  restoredOwners,
+  restoreEntry,
+} from './ownership.js';
+
+/** Tries after a conflict: a controller writing status right after the create is common. */
+const ATTEMPTS = 3;
+
+export interface Restored {
+  type: ResourceType;
+  namespace?: string;
+  name: string;
+  /** The object as backed up, with its managedFields. */
+  archived: KubeObject;
+  /** The body of the create. */
+  sent: KubeObject;
+  /** The create's answer. */
+  created: KubeObject | undefined;
+}
+
+/**
+ * Gives the object the backup's field owners with a merge patch of metadata.managedFields,
+ * conditional on the resourceVersion it was read at. A conflict (the object changed meanwhile:
+ * a controller wrote status) re-reads it and tries again, keeping what the others wrote.
+ * Answers the object's message, undefined when nothing needed saying.
+ */
+export async function restoreFieldOwners(
+  client: KubeClient,
+  o: Restored,
+): Promise<string | undefined> {
+  const owners = restoredOwners({
+    archived: o.archived,
+    sent: o.sent,
+    created: restoreEntry(o.created),
+  });
+  if (!owners) return undefined; // none in the backup (an older snapshot): the server's entry
+  const path = objectPath(o.type, o.name, o.namespace);
+  let current = o.created;
+  for (let attempt = 1; ; attempt++) {
+    const list = ownersPatchList(owners, current?.metadata.managedFields);
+    try {
+      const answer = await client.request<KubeObject>('PATCH', path, {
+        body: {
+          metadata: { managedFields: list, resourceVersion: current?.metadata.resourceVersion },
+        },
+        contentType: 'application/merge-patch+json',
+        query: { fieldManager: RESTORE_MANAGER },
+      });
+      return ownersOutcome(list, answer);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      const conflict = err instanceof ApiError && err.statusCode === 409;
+      if (!conflict || attempt >= ATTEMPTS)
+        return `${OWNERS_NOT_RESTORED}${conflict ? `the object kept changing (${errorMessage(err)})` : errorMessage(err)}`;
+      current = await client.getOptional<KubeObject>(path).catch(() => undefined);
+      if (!current) return `${OWNERS_NOT_RESTORED}the object was deleted after its create`;
+    }
+  }
+}
