@@ -3,6 +3,7 @@
 // is the created object's message (`field owners not restored: …`).
 
 import { errorMessage, UserError } from '../core/errors.js';
+import { sleep } from '../core/time.js';
 import type { KubeObject, ResourceType } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { objectPath } from '../kube/discovery.js';
@@ -15,8 +16,14 @@ import {
   restoreEntry,
 } from './ownership.js';
 
-/** Tries after a conflict: a controller writing status right after the create is common. */
-const ATTEMPTS = 3;
+/**
+ * Conditional tries before an unconditional one. A Deployment's controller writes its status
+ * and revision annotation several times in the first second after the create, so conditional
+ * patches alone keep losing the race; the last try carries no resourceVersion and can only
+ * overwrite entries another manager wrote in the few milliseconds since the latest read (a
+ * status entry its controller writes again at its next update).
+ */
+const CONDITIONAL_TRIES = 3;
 
 export interface Restored {
   type: ResourceType;
@@ -50,10 +57,14 @@ export async function restoreFieldOwners(
   let current = o.created;
   for (let attempt = 1; ; attempt++) {
     const list = ownersPatchList(owners, current?.metadata.managedFields);
+    const conditional = attempt <= CONDITIONAL_TRIES;
     try {
       const answer = await client.request<KubeObject>('PATCH', path, {
         body: {
-          metadata: { managedFields: list, resourceVersion: current?.metadata.resourceVersion },
+          metadata: {
+            managedFields: list,
+            ...(conditional ? { resourceVersion: current?.metadata.resourceVersion } : {}),
+          },
         },
         contentType: 'application/merge-patch+json',
         query: { fieldManager: RESTORE_MANAGER },
@@ -62,8 +73,8 @@ export async function restoreFieldOwners(
     } catch (err) {
       if (err instanceof UserError) throw err;
       const conflict = err instanceof ApiError && err.statusCode === 409;
-      if (!conflict || attempt >= ATTEMPTS)
-        return `${OWNERS_NOT_RESTORED}${conflict ? `the object kept changing (${errorMessage(err)})` : errorMessage(err)}`;
+      if (!conflict || !conditional) return `${OWNERS_NOT_RESTORED}${errorMessage(err)}`;
+      await sleep(Math.random() * 50 * attempt);
       current = await client.getOptional<KubeObject>(path).catch(() => undefined);
       if (!current) return `${OWNERS_NOT_RESTORED}the object was deleted after its create`;
     }
