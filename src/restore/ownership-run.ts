@@ -6,7 +6,7 @@ import { errorMessage, UserError } from '../core/errors.js';
 import { sleep } from '../core/time.js';
 import type { KubeObject, ResourceType } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
-import { objectPath } from '../kube/discovery.js';
+import { collectionPath, objectPath } from '../kube/discovery.js';
 import {
   OWNERS_NOT_RESTORED,
   ownersOutcome,
@@ -15,6 +15,7 @@ import {
   restoredOwners,
   restoreEntry,
 } from './ownership.js';
+import type { PlannedObject } from './plan.js';
 
 /**
  * Conditional tries before an unconditional one. A Deployment's controller writes its status
@@ -24,6 +25,24 @@ import {
  * status entry its controller writes again at its next update).
  */
 const CONDITIONAL_TRIES = 3;
+
+/**
+ * POSTs a planned object (validated only, `dryRun=All`, unless it persists); after a real
+ * create, gives it the backup's field owners. Answers the created object's message, if any.
+ */
+export async function createObject(
+  client: KubeClient,
+  p: PlannedObject,
+  how: { persists: boolean; keepFieldOwners: boolean },
+): Promise<string | undefined> {
+  const body = await p.materialize();
+  const created = await client.request<KubeObject>('POST', collectionPath(p.type, p.namespace), {
+    body,
+    query: { dryRun: how.persists ? undefined : 'All', fieldManager: RESTORE_MANAGER },
+  });
+  if (!how.persists || !how.keepFieldOwners || !p.original) return undefined;
+  return restoreFieldOwners(client, { ...p, archived: await p.original(), sent: body, created });
+}
 
 export interface Restored {
   type: ResourceType;

@@ -7,7 +7,7 @@ import { REFERENCE_RESOURCES } from '../core/references.js';
 import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
-import { collectionPath, objectPath } from '../kube/discovery.js';
+import { objectPath } from '../kube/discovery.js';
 import { getIfAllowed, mayCreate, waitForCrds } from './cluster.js';
 import { digest } from './digest.js';
 import { type InPlan, plannedDependency } from './dry-run.js';
@@ -23,7 +23,7 @@ import {
 import { type ArchivedObject, wholeObject } from './load.js';
 import { Lookups } from './lookup.js';
 import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
-import { restoreFieldOwners } from './ownership-run.js';
+import { createObject } from './ownership-run.js';
 import {
   type LeftOut,
   type PlannedObject,
@@ -329,27 +329,10 @@ async function restoreWith(
         return result(p, 'not-validated', 'not compared: you may neither list nor get it');
       if (mode.kind === 'compare') return result(p, 'would-create');
       try {
-        const body = await p.materialize();
-        const created = await client.request<KubeObject>(
-          'POST',
-          collectionPath(p.type, p.namespace),
-          {
-            body,
-            query: { dryRun: persists ? undefined : 'All', fieldManager: 'kubectl-snapshot' },
-          },
-        );
-        if (!persists) return result(p, 'would-create');
-        // The backup's field owners, in this create's turn of the pool (ownership-run.ts).
-        const owners =
-          opts.keepFieldOwners !== false && p.original
-            ? await restoreFieldOwners(client, {
-                ...p,
-                archived: await p.original(),
-                sent: body,
-                created,
-              })
-            : undefined;
-        return result(p, 'created', owners);
+        // After a real create, in its turn of the pool: the backup's field owners.
+        const keepFieldOwners = opts.keepFieldOwners !== false;
+        const note = await createObject(client, p, { persists, keepFieldOwners });
+        return result(p, persists ? 'created' : 'would-create', note);
       } catch (err) {
         if (err instanceof ApiError && err.statusCode === 409 && err.reason === 'AlreadyExists') {
           // Created meanwhile (or the list was not allowed): still never touched.
