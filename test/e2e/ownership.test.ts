@@ -222,4 +222,29 @@ describe('a restore keeps field ownership', () => {
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/conflicts? with "kubectl-snapshot"/);
   });
+
+  it('a field a transform changed belongs to kubectl-snapshot alone: re-applying the old value conflicts on that field only', async () => {
+    const target = `${ns}-z`;
+    const r = await storage.cli([
+      'restore',
+      snapshot,
+      '--namespace-mapping',
+      `${ns}=${target}`,
+      '--replicas-to-zero',
+    ]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    try {
+      const dep = managedFields('deployment', 'operator', '-n', target);
+      expect(ownsPodFields(dep, MANAGER)).toBe(true);
+      const mine = dep.find((e) => e.manager === 'kubectl-snapshot');
+      expect(mine?.fieldsV1).toEqual({ 'f:spec': { 'f:replicas': {} } });
+      const again = apply(dir, MANAGER, [deployment(target, '1000m')]);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toMatch(/conflicts? with "kubectl-snapshot"/);
+      expect(again.stderr).toContain('.spec.replicas');
+      expect(again.stderr).not.toContain('.resources.limits.cpu');
+    } finally {
+      kubectl('delete', 'namespace', target, '--ignore-not-found', '--wait=false');
+    }
+  });
 });
