@@ -53,6 +53,8 @@ export interface PlannedObject {
    * of 50,000 objects does not hold them all in memory.
    */
   materialize(): Promise<KubeObject>;
+  /** The object as backed up (managedFields included); absent for a bare namespace. */
+  original?(): Promise<KubeObject>;
   /** The digest of `normalizeInPlace(materialize())`, when the load computed it. */
   digest?: string;
 }
@@ -150,6 +152,10 @@ class Planned implements PlannedObject {
 
   async materialize(): Promise<KubeObject> {
     return this.prepare(await wholeObject(this.source), this.source);
+  }
+
+  original(): Promise<KubeObject> {
+    return wholeObject(this.source);
   }
 }
 

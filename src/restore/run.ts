@@ -7,7 +7,7 @@ import { REFERENCE_RESOURCES } from '../core/references.js';
 import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
-import { collectionPath, objectPath } from '../kube/discovery.js';
+import { objectPath } from '../kube/discovery.js';
 import { getIfAllowed, mayCreate, waitForCrds } from './cluster.js';
 import { digest } from './digest.js';
 import { type InPlan, plannedDependency } from './dry-run.js';
@@ -23,6 +23,7 @@ import {
 import { type ArchivedObject, wholeObject } from './load.js';
 import { Lookups } from './lookup.js';
 import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
+import { createObject } from './ownership-run.js';
 import {
   type LeftOut,
   type PlannedObject,
@@ -89,6 +90,8 @@ export interface RunOptions extends RestoreOptions {
   onProgress?: (done: number, total: number) => void;
   /** Aborting it stops the run before its next create (what was created stays). */
   signal?: AbortSignal;
+  /** Give created objects the backup's field owners (ownership.ts); default true. */
+  keepFieldOwners?: boolean;
 }
 
 /** The report's `dryRun` (scripts read it): set by the two dry runs, absent otherwise. */
@@ -330,11 +333,10 @@ async function restoreWith(
         return result(p, 'not-validated', 'not compared: you may neither list nor get it');
       if (mode.kind === 'compare') return result(p, 'would-create');
       try {
-        await client.request('POST', collectionPath(p.type, p.namespace), {
-          body: await p.materialize(),
-          query: { dryRun: persists ? undefined : 'All', fieldManager: 'kubectl-snapshot' },
-        });
-        return result(p, persists ? 'created' : 'would-create');
+        // After a real create, in its turn of the pool: the backup's field owners.
+        const keepFieldOwners = opts.keepFieldOwners !== false;
+        const note = await createObject(client, p, { persists, keepFieldOwners });
+        return result(p, persists ? 'created' : 'would-create', note);
       } catch (err) {
         if (err instanceof ApiError && err.statusCode === 409 && err.reason === 'AlreadyExists') {
           // Created meanwhile (or the list was not allowed): still never touched.

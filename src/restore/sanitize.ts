@@ -58,8 +58,8 @@ const SERVER_SET_METADATA = [
   'deletionGracePeriodSeconds',
   // Removed from the API in 1.20; never meaningful to send.
   'selfLink',
-  // Field ownership of the old object: sent on create the server would keep it, crediting
-  // old managers (with old timestamps) for fields our create sets.
+  // Field ownership: the server replaces it on create anyway. The backup's owners are given
+  // back by a patch after the create (ownership.ts), minus the fields the restore changed.
   'managedFields',
   // Owner references name owners by UID. The restored owner gets a new UID, so the
   // garbage collector finds no owner with the old UID and deletes the restored object.

@@ -1,5 +1,6 @@
 // The human report of a restore or diff: a table per resource, then what differs, what could
 // not be validated and what failed, then the totals. Pure.
+import { OWNERS_NOT_RESTORED } from '../../restore/ownership.js';
 import type { RestoreReport } from '../../restore/run.js';
 import { sanitize, table } from '../output.js';
 
@@ -74,9 +75,21 @@ export function restoreReportText(report: RestoreReport, verb: 'restore' | 'diff
     out += `\nFailed:\n`;
     for (const r of failed) out += `  ${objectName(r)}: ${sanitize(String(r.message))}\n`;
   }
+  out += ownersSection(report);
   out += dependencySection(report);
   const references = t.exists > 0 ? `, ${t.exists} exist (references, not compared)` : '';
   out += `\n${created ? t.created : t['would-create']} ${created ? 'created' : 'to create'}, ${t['exists-identical']} identical, ${t['exists-differs']} differ${references}, ${t.skipped} skipped, ${t.failed} failed\n`;
+  return out;
+}
+
+/** Created objects that did not get the backup's field managers back (ownership-run.ts). */
+function ownersSection(report: RestoreReport): string {
+  const lost = report.results.filter(
+    (r) => r.outcome === 'created' && r.message?.startsWith(OWNERS_NOT_RESTORED),
+  );
+  if (lost.length === 0) return '';
+  let out = `\n${lost.length} created object(s) without their field owners (kubectl-snapshot owns their fields):\n`;
+  for (const r of lost) out += `  ${objectName(r)}: ${sanitize(String(r.message))}\n`;
   return out;
 }
 

@@ -61,6 +61,8 @@ export interface RestoreCommandOptions extends SnapshotTargetOptions {
   allowPartial: boolean;
   /** Creates in flight at once within a tier, and connections to the API server. */
   concurrency: number;
+  /** Give created objects the backup's field owners (`--keep-field-owners`, default true). */
+  keepFieldOwners: boolean;
 }
 
 export interface DiffCommandOptions extends SnapshotTargetOptions {
@@ -82,6 +84,7 @@ interface TargetArgs extends KeyArgs, FilterArgs {
 interface RestoreArgs extends TargetArgs {
   'preserve-nodeports'?: boolean;
   'allow-partial'?: boolean;
+  'keep-field-owners'?: boolean;
   'dry-run'?: string;
   concurrency?: number;
 }
@@ -285,6 +288,12 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
         type: 'boolean',
         describe: 'Also restore a Velero backup that did not complete (Failed, InProgress, …)',
       })
+      .option('keep-field-owners', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'Give created objects the field managers of the backup (managedFields); false: kubectl-snapshot owns every field',
+      })
       .example('$0 restore shop-20260101-020000', 'Restore everything the snapshot holds')
       .example(
         '$0 restore shop-20260101-020000 --namespace-mapping shop=shop-copy',
@@ -298,6 +307,7 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
       mode,
       concurrency: concurrencyFrom(a.concurrency),
       allowPartial: a['allow-partial'] === true,
+      keepFieldOwners: a['keep-field-owners'] !== false,
     };
   },
   run: async (deps, o) => {
@@ -324,6 +334,7 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
       ...plan,
       mode,
       concurrency: o.concurrency,
+      keepFieldOwners: o.keepFieldOwners,
       onProgress: (done, total) => progress.update({ done, total, unit: 'objects', objects: done }),
       signal: deps.stopSignal(),
     })

@@ -36,6 +36,16 @@ describe('restore options', () => {
       mode: 'create',
       concurrency: 16,
       allowPartial: false,
+      keepFieldOwners: true,
+    });
+  });
+
+  it('gives created objects the backup’s field owners unless --keep-field-owners=false', async () => {
+    expect(await restore(['shop-1', '--keep-field-owners=false'])).toMatchObject({
+      keepFieldOwners: false,
+    });
+    expect(await restore(['shop-1', '--no-keep-field-owners'])).toMatchObject({
+      keepFieldOwners: false,
     });
   });
 
