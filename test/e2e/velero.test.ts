@@ -167,8 +167,15 @@ describe('a Velero backup, read through ?layout=velero', () => {
     const planned = (JSON.parse(r.stdout) as Report).results
       .filter((x) => x.outcome === 'would-create')
       .map((x) => `${x.kind}/${x.name}`);
-    // The Namespace object comes with its namespace's objects (auto), as for our snapshots.
-    expect(planned.sort()).toEqual([`Namespace/${ns}`, 'Widget/w1', 'Widget/w2']);
+    // The Namespace object and the widgets' CRD come with them (auto), as for our snapshots.
+    expect(planned.sort()).toEqual(
+      [
+        `CustomResourceDefinition/widgets.${ns}.example.com`,
+        `Namespace/${ns}`,
+        'Widget/w1',
+        'Widget/w2',
+      ].sort(),
+    );
   });
 
   it('restores a deleted namespace and its deleted CRD so that every object matches its original', async () => {
