@@ -1,11 +1,13 @@
 // What a restore reads of the target cluster besides its lookups: when the CRDs it created
-// are served, an object by GET where LIST is not allowed, and whether the user may create.
+// are served, when an object being deleted is gone, an object by GET where LIST is not
+// allowed, and whether the user may create.
 import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
 import { accessAllowed } from '../kube/access-review.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath, objectPath } from '../kube/discovery.js';
 import type { PlannedObject, RestorePlan } from './plan.js';
+import { type Deleting, deletionOf } from './terminating.js';
 
 function conditionTrue(obj: KubeObject | undefined, type: string): boolean {
   const conds =
@@ -79,4 +81,35 @@ export async function mayCreate(client: KubeClient, p: PlannedObject): Promise<b
     resource: p.type.resource,
     ...(p.namespace !== undefined ? { namespace: p.namespace } : {}),
   });
+}
+
+/** How a wait for an object being deleted ended. */
+export type WaitOutcome =
+  | { state: 'gone' }
+  /** Someone else created it again meanwhile: an existing object, to compare. */
+  | { state: 'replaced'; object: KubeObject }
+  /** Still being deleted when the time ran out: what held it last. */
+  | { state: 'held'; deleting: Deleting };
+
+/** Polls an object being deleted until it is gone, for at most `waitMs`. */
+export async function waitUntilGone(
+  client: KubeClient,
+  p: PlannedObject,
+  deleting: Deleting,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<WaitOutcome> {
+  const deadline = Date.now() + waitMs;
+  let last = deleting;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { state: 'held', deleting: last };
+    await sleep(Math.min(500, left));
+    signal?.throwIfAborted();
+    const now = await client.getOptional(objectPath(p.type, p.name, p.namespace));
+    if (!now) return { state: 'gone' };
+    const d = deletionOf({ ...now, kind: p.kind });
+    if (!d) return { state: 'replaced', object: now };
+    last = d;
+  }
 }

@@ -7,6 +7,7 @@ import type { KubeObject } from '../core/types.js';
 import { applyNamespaceMappingInPlace } from './mapping.js';
 import { normalizeInPlace } from './normalize.js';
 import { sanitizeInPlace } from './sanitize.js';
+import { type Deleting, deletionOf } from './terminating.js';
 import type { ObjectContext, Transform } from './transforms/index.js';
 
 /** Appends a stable JSON form of `v` (object keys sorted) to `out`. */
@@ -70,6 +71,8 @@ export function wantedDigest(
 /** What a lookup keeps of one page of a list: each item's name and digest. */
 export interface DigestedPage {
   digests: [name: string, digest: string][];
+  /** Items being deleted (terminating.ts), and what holds them; absent when none. */
+  deleting?: [name: string, holders: Deleting][];
   continue?: string;
 }
 
@@ -83,9 +86,16 @@ export function digestListPage(body: Uint8Array, apiVersion: string, kind: strin
     metadata?: { continue?: string };
   };
   const digests: [string, string][] = [];
+  const deleting: [string, Deleting][] = [];
   for (const o of page.items ?? []) {
+    const d = deletionOf({ ...o, kind });
+    if (d) deleting.push([o.metadata.name, d]);
     digests.push([o.metadata.name, digest(normalizeInPlace({ ...o, apiVersion, kind }))]);
   }
   const cont = page.metadata?.continue;
-  return cont ? { digests, continue: cont } : { digests };
+  return {
+    digests,
+    ...(deleting.length > 0 ? { deleting } : {}),
+    ...(cont ? { continue: cont } : {}),
+  };
 }

@@ -7,6 +7,7 @@ import { ApiError, type KubeClient } from '../kube/client.js';
 import { collectionPath } from '../kube/discovery.js';
 import { digestListPage } from './digest.js';
 import { PageDigester } from './digest-pool.js';
+import type { Deleting } from './terminating.js';
 
 /** Lookup lists in flight, as many as a backup's lists. */
 const LOOKUP_LISTS = LIST_CONCURRENCY;
@@ -22,8 +23,14 @@ export interface Wanted {
   name: string;
 }
 
+/** One listed collection: each object's digest, and which of them are being deleted. */
+interface Listed {
+  digests: Map<string, string>;
+  deleting: Map<string, Deleting>;
+}
+
 export class Lookups {
-  private readonly cache = new Map<string, Promise<Map<string, string> | null>>();
+  private readonly cache = new Map<string, Promise<Listed | null>>();
   /**
    * Namespaces this restore created: nothing of ours can exist in them yet, so their objects
    * are created without listing first. What controllers add to a new namespace (the default
@@ -51,8 +58,14 @@ export class Lookups {
   async lookup(o: Wanted): Promise<string | null | undefined> {
     const entry = this.collection(o.type, o.namespace);
     if (!entry) return null;
-    const map = await entry;
-    return map === null ? undefined : (map.get(o.name) ?? null);
+    const listed = await entry;
+    return listed === null ? undefined : (listed.digests.get(o.name) ?? null);
+  }
+
+  /** What holds the existing object if the list found it being deleted; else undefined. */
+  async deleting(o: Wanted): Promise<Deleting | undefined> {
+    const listed = await this.collection(o.type, o.namespace);
+    return listed?.deleting.get(o.name);
   }
 
   /** Stops the worker; lists still running fail. */
@@ -64,7 +77,7 @@ export class Lookups {
   private collection(
     type: ResourceType,
     namespace: string | undefined,
-  ): Promise<Map<string, string> | null> | undefined {
+  ): Promise<Listed | null> | undefined {
     if (namespace !== undefined && this.created.has(namespace)) return undefined;
     const key = collectionKey(type, namespace);
     let entry = this.cache.get(key);
@@ -77,29 +90,30 @@ export class Lookups {
     return entry;
   }
 
-  private async list(
-    type: ResourceType,
-    namespace: string | undefined,
-  ): Promise<Map<string, string> | null> {
+  private async list(type: ResourceType, namespace: string | undefined): Promise<Listed | null> {
     const apiVersion = apiVersionOf(type);
     if (this.running >= LOOKUP_LISTS) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     try {
       const found = new Map<string, string>();
+      const deleting = new Map<string, Deleting>();
       const pages = this.client.listPagesDecoded(
         collectionPath(type, namespace),
         LIST_PAGE_SIZE,
         async (body) => {
           // Cluster-scoped lists (namespaces, CRDs) are few and small: digested here, they do
           // not start the worker (10 MiB) for a restore into new namespaces.
-          const { digests, continue: cont } = type.namespaced
+          const { continue: cont, ...page } = type.namespaced
             ? await this.digester.digest(body, apiVersion, type.kind)
             : digestListPage(body, apiVersion, type.kind);
-          return { page: digests, ...(cont ? { continue: cont } : {}) };
+          return { page, ...(cont ? { continue: cont } : {}) };
         },
       );
-      for await (const page of pages) for (const [name, digest] of page) found.set(name, digest);
-      return found;
+      for await (const page of pages) {
+        for (const [name, digest] of page.digests) found.set(name, digest);
+        for (const [name, holders] of page.deleting ?? []) deleting.set(name, holders);
+      }
+      return { digests: found, deleting };
     } catch (err) {
       // Forbidden to list, or the namespace/type is not there yet: fall back to the create.
       if (err instanceof ApiError && [403, 404, 405].includes(err.statusCode)) return null;

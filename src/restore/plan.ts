@@ -57,11 +57,14 @@ export interface PlannedObject {
   original?(): Promise<KubeObject>;
   /** The digest of `normalizeInPlace(materialize())`, when the load computed it. */
   digest?: string;
+  /** A namespace made from its name alone: the snapshot holds no Namespace object for it. */
+  bare?: true;
 }
 
 export interface LeftOut {
   resource: string;
   kind: string;
+  /** The target namespace (after mapping), as every result names it. */
   namespace?: string;
   name: string;
   reason: string;
@@ -210,7 +213,8 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
     skipped.push({
       resource: a.resource,
       kind: a.object.kind,
-      namespace: a.namespace,
+      namespace:
+        a.namespace !== undefined ? (opts.mapping.get(a.namespace) ?? a.namespace) : undefined,
       name: a.name,
       reason,
     });
@@ -383,6 +387,7 @@ export function planRestore(archived: ArchivedObject[], opts: RestoreOptions): R
         type: NAMESPACE_TYPE,
         kind: 'Namespace',
         name: target,
+        bare: true,
         materialize: async () => ({
           apiVersion: 'v1',
           kind: 'Namespace',

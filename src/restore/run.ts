@@ -3,13 +3,10 @@
 
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
-import { REFERENCE_RESOURCES } from '../core/references.js';
-import { sleep } from '../core/time.js';
 import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { objectPath } from '../kube/discovery.js';
-import { getIfAllowed, mayCreate, waitForCrds } from './cluster.js';
-import { digest } from './digest.js';
+import { getIfAllowed, waitForCrds, waitUntilGone } from './cluster.js';
 import { type InPlan, plannedDependency } from './dry-run.js';
 import {
   boundClusterRole,
@@ -22,50 +19,31 @@ import {
 } from './escalation.js';
 import { type ArchivedObject, wholeObject } from './load.js';
 import { Lookups } from './lookup.js';
-import { diffObjects, type FieldDiff, normalizeInPlace } from './normalize.js';
+import { ensureNamespace } from './namespace-step.js';
 import { createObject } from './ownership-run.js';
+import { type PlannedObject, planRestore, type RestoreOptions, type RestorePlan } from './plan.js';
+import { checkDependencies, dependencyReport } from './preflight.js';
 import {
-  type LeftOut,
-  type PlannedObject,
-  planRestore,
-  type RestoreOptions,
-  type RestorePlan,
-} from './plan.js';
-import { checkDependencies, type DependencyReport, dependencyReport } from './preflight.js';
+  compare,
+  type ObjectResult,
+  type RestoreReport,
+  result,
+  skippedResult,
+  tally,
+} from './results.js';
 import type { LoadedSnapshot } from './snapshot.js';
+import {
+  crdDeletingNotValidated,
+  crdNameOf,
+  crdNotRestoredMessage,
+  DEFAULT_WAIT_TERMINATING_MS,
+  type Deleting,
+  deletingNotValidated,
+  deletionOf,
+  holdersText,
+  stillDeletingMessage,
+} from './terminating.js';
 import { recordTransforms } from './transforms/report.js';
-
-export type Outcome =
-  | 'created'
-  | 'would-create'
-  | 'exists-identical'
-  | 'exists-differs'
-  /** Exists, not compared: a reference (a StorageClass, …), whatever the cluster's says. */
-  | 'exists'
-  | 'skipped'
-  | 'failed'
-  | 'not-validated';
-
-export interface ObjectResult {
-  resource: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  outcome: Outcome;
-  message?: string;
-  diff?: FieldDiff[];
-  /** The transform rules that changed the object (transforms/), when any did. */
-  transforms?: readonly string[];
-}
-
-export interface RestoreReport extends DependencyReport {
-  snapshot: string;
-  dryRun?: 'client' | 'server';
-  results: ObjectResult[];
-  totals: Record<Outcome, number>;
-  /** Bindings in the plan that grant wide rights (escalation.ts); absent when none. */
-  escalations?: Escalation[];
-}
 
 /**
  * What a run does with its plan. Every mode but the client dry run talks to the cluster, so
@@ -92,6 +70,10 @@ export interface RunOptions extends RestoreOptions {
   signal?: AbortSignal;
   /** Give created objects the backup's field owners (ownership.ts); default true. */
   keepFieldOwners?: boolean;
+  /** How long to wait for each object being deleted before failing it (0: do not wait). */
+  waitTerminatingMs?: number;
+  /** Told when the restore starts waiting for an object being deleted. */
+  onWaiting?: (what: string, holders: string) => void;
 }
 
 /** The report's `dryRun` (scripts read it): set by the two dry runs, absent otherwise. */
@@ -108,76 +90,6 @@ function changesCluster(mode: RunMode): boolean {
 /** Whether objects that exist and differ carry their field-level diff. */
 function withFieldDiffs(mode: RunMode): boolean {
   return mode.kind !== 'compare' || mode.details;
-}
-
-/** How many results have each outcome (every outcome present, zero when none). */
-export function tally(results: readonly ObjectResult[]): Record<Outcome, number> {
-  const t: Record<Outcome, number> = {
-    created: 0,
-    'would-create': 0,
-    'exists-identical': 0,
-    'exists-differs': 0,
-    exists: 0,
-    skipped: 0,
-    failed: 0,
-    'not-validated': 0,
-  };
-  for (const r of results) t[r.outcome]++;
-  return t;
-}
-
-function result(p: PlannedObject, outcome: Outcome, message?: string): ObjectResult {
-  return {
-    resource: p.resource,
-    kind: p.kind,
-    namespace: p.namespace,
-    name: p.name,
-    outcome,
-    ...(message ? { message } : {}),
-  };
-}
-
-function skippedResult(s: LeftOut): ObjectResult {
-  return {
-    resource: s.resource,
-    kind: s.kind,
-    namespace: s.namespace,
-    name: s.name,
-    outcome: 'skipped',
-    message: s.reason,
-  };
-}
-
-/**
- * Compares a planned object with the existing one: equal digests mean identical; otherwise
- * the existing object is fetched and diffed field by field (null and missing are equal there,
- * so a digest mismatch can still be identical).
- */
-async function compare(
-  client: KubeClient,
-  p: PlannedObject,
-  existing: string | KubeObject,
-  withDiff: boolean,
-): Promise<ObjectResult> {
-  if (REFERENCE_RESOURCES.has(p.resource))
-    return result(p, 'exists', 'a reference: the cluster has one, not compared');
-  if (typeof existing === 'string' && p.digest === existing) return result(p, 'exists-identical');
-  const wanted = await p.materialize();
-  const a = normalizeInPlace(wanted);
-  if (typeof existing === 'string' && p.digest === undefined && digest(a) === existing)
-    return result(p, 'exists-identical');
-  const current =
-    typeof existing === 'string'
-      ? await client.getOptional(objectPath(p.type, p.name, p.namespace))
-      : existing;
-  if (!current) return result(p, 'exists-differs', 'was deleted while the restore ran');
-  const b = normalizeInPlace({ ...current, apiVersion: wanted.apiVersion, kind: wanted.kind });
-  const diff = diffObjects(b, a);
-  if (diff.length === 0) return result(p, 'exists-identical');
-  return {
-    ...result(p, 'exists-differs', `${diff.length} field(s) differ`),
-    ...(withDiff ? { diff } : {}),
-  };
 }
 
 /**
@@ -235,6 +147,8 @@ async function runPlanned(
     await own?.close();
   }
 }
+
+const CRD = 'customresourcedefinitions.apiextensions.k8s.io';
 
 const CLUSTER_ROLE_TYPE = {
   group: 'rbac.authorization.k8s.io',
@@ -306,12 +220,40 @@ async function restoreWith(
   const persists = changesCluster(mode);
   const withDiff = withFieldDiffs(mode);
   const concurrency = opts.concurrency ?? 16;
+  const waitMs = opts.waitTerminatingMs ?? DEFAULT_WAIT_TERMINATING_MS;
   let done = 0;
   const progress = () => opts.onProgress?.(done, all.length);
   /** Namespaces that do not exist (dry run: were not created), so objects in them cannot be validated. */
   const absentNamespaces = new Set<string>();
   const planned = new Set(all.map((p) => `${p.resource}/${p.namespace ?? ''}/${p.name}`));
   const inPlan: InPlan = (resource, ns, name) => planned.has(`${resource}/${ns ?? ''}/${name}`);
+  /** CRDs of the plan being deleted (dry runs, diff) or not restored: their resources follow. */
+  const deletingCrds = new Set<string>();
+  const failedCrds = new Set<string>();
+  /** Namespaces a real restore could not wait out or create: nothing is tried in them. */
+  const failedNamespaces = new Set<string>();
+
+  /**
+   * An existing object that is being deleted: a real restore waits until it is gone (then it
+   * is absent) or fails it; a dry run or diff cannot wait and does not validate it.
+   */
+  const waitOut = async (
+    p: PlannedObject,
+    deleting: Deleting,
+  ): Promise<{ done: ObjectResult } | { found: KubeObject | null }> => {
+    if (!persists) {
+      if (p.resource === CRD) deletingCrds.add(p.name);
+      return { done: result(p, 'not-validated', deletingNotValidated(deleting, waitMs)) };
+    }
+    opts.onWaiting?.(
+      `${p.resource}/${p.name}${p.namespace ? ` -n ${p.namespace}` : ''}`,
+      holdersText(deleting),
+    );
+    const waited = await waitUntilGone(client, p, deleting, waitMs, opts.signal);
+    if (waited.state === 'held')
+      return { done: result(p, 'failed', stillDeletingMessage(waited.deleting, waitMs)) };
+    return { found: waited.state === 'replaced' ? waited.object : null };
+  };
 
   const createOne = async (p: PlannedObject): Promise<ObjectResult> => {
     opts.signal?.throwIfAborted();
@@ -324,9 +266,27 @@ async function restoreWith(
           `namespace ${p.namespace} does not exist yet, so the server cannot validate objects in it`,
         );
       }
+      if (p.namespace !== undefined && failedNamespaces.has(p.namespace))
+        return result(
+          p,
+          'failed',
+          `its namespace ${p.namespace} was not restored (see its result)`,
+        );
+      const crd = crdNameOf(p.type);
+      if (deletingCrds.has(crd)) return result(p, 'not-validated', crdDeletingNotValidated(crd));
+      if (failedCrds.has(crd)) return result(p, 'failed', crdNotRestoredMessage(crd));
       let found: string | KubeObject | null | undefined = await existing.lookup(p);
       // Not allowed to list its type: unknown, not absent. Asked by GET where GET is allowed.
       if (found === undefined) found = await getIfAllowed(client, p);
+      const deleting =
+        typeof found === 'string'
+          ? await existing.deleting(p)
+          : found && deletionOf({ ...found, kind: p.kind });
+      if (found && deleting) {
+        const waited = await waitOut(p, deleting);
+        if ('done' in waited) return waited.done;
+        found = waited.found;
+      }
       // Awaited here, so that a failed compare is this object's failure, not the run's.
       if (found) return await compare(client, p, found, withDiff);
       if (found === undefined && mode.kind === 'compare')
@@ -362,24 +322,31 @@ async function restoreWith(
     }
   };
 
-  // 1. CRDs, then wait until the API serves their resources.
+  // 1. CRDs (one being deleted waited out), then wait until the API serves their resources.
   const crdResults = await mapLimit(plan.crds, concurrency, createOne);
   results.push(...crdResults);
-  if (persists)
-    await waitForCrds(
-      client,
-      plan,
-      new Set(crdResults.filter((r) => r.outcome === 'failed').map((r) => r.name)),
-    );
+  for (const r of crdResults) if (r.outcome === 'failed') failedCrds.add(r.name);
+  if (persists) await waitForCrds(client, plan, failedCrds);
 
   // 2. Namespaces: wait out a Terminating one, then create it.
   const nsResults = await mapLimit(plan.namespaces, concurrency, async (ns) => {
     const inside = plan.tiers.flat().find((p) => p.namespace === ns.name);
-    const r = await ensureNamespace(client, ns, !persists, createOne, absentNamespaces, {
-      withDiff,
-      inside,
-    });
+    const r = await ensureNamespace(
+      client,
+      ns,
+      {
+        dryRun: !persists,
+        withDiff,
+        waitMs,
+        ...(inside ? { inside } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onWaiting ? { onWaiting: opts.onWaiting } : {}),
+      },
+      createOne,
+      absentNamespaces,
+    );
     if (r.outcome === 'created') existing.createdNamespace(ns.name);
+    if (r.outcome === 'failed') failedNamespaces.add(ns.name);
     return r;
   });
   results.push(...nsResults);
@@ -391,53 +358,4 @@ async function restoreWith(
   // 3. Everything else, tier by tier.
   for (const tier of plan.tiers) results.push(...(await mapLimit(tier, concurrency, createOne)));
   return report(snap, mode, results);
-}
-
-async function ensureNamespace(
-  client: KubeClient,
-  ns: PlannedObject,
-  dryRun: boolean,
-  createOne: (p: PlannedObject) => Promise<ObjectResult>,
-  absent: Set<string>,
-  how: { withDiff: boolean; inside?: PlannedObject },
-): Promise<ObjectResult> {
-  const path = objectPath(ns.type, ns.name);
-  const deadline = Date.now() + 180_000;
-  let current: KubeObject | undefined;
-  let readable = true;
-  for (;;) {
-    try {
-      current = await client.getOptional(path);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.statusCode === 403)) throw err;
-      readable = false;
-      break;
-    }
-    const terminating =
-      (current?.status as { phase?: string } | undefined)?.phase === 'Terminating';
-    if (!terminating) break;
-    if (dryRun) {
-      absent.add(ns.name);
-      return result(
-        ns,
-        'not-validated',
-        'namespace is being deleted; a real restore waits until it is gone',
-      );
-    }
-    if (Date.now() > deadline)
-      return result(ns, 'failed', 'namespace still Terminating after 180s');
-    await sleep(1000);
-  }
-  // A namespace that exists is never created again (nor asked to be: a namespace user may not).
-  if (current) return compare(client, ns, current, how.withDiff);
-  // May not GET it, but may create the objects restored into it: it exists for this user.
-  if (!readable && how.inside && (await mayCreate(client, how.inside)))
-    return result(
-      ns,
-      'skipped',
-      'not readable by you; taken as existing: you may create objects in it',
-    );
-  const r = await createOne(ns);
-  if (dryRun && r.outcome === 'would-create') absent.add(ns.name);
-  return r;
 }

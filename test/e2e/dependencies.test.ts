@@ -141,6 +141,43 @@ describe('the dependency preflight of restore and diff', () => {
     expect(await readOptional(configMap(`${ns}-copy`, 'settings'))).toBeDefined();
   });
 
+  it('a server dry run into the existing namespace of custom resources whose CRD the restore brings: not validated, exit 0', async () => {
+    const ns = uniqueName('dep-dry');
+    const group = `${uniqueName('g')}.example.com`;
+    const widgets = crd(group, 'Widget', 'widgets');
+    await create([namespace(ns), widgets]);
+    await waitEstablished(`widgets.${group}`);
+    await until(`widgets.${group} served`, async () =>
+      create([customResource(group, 'Widget', ns, 'w1')]).then(
+        () => true,
+        () => undefined,
+      ),
+    );
+    const snap = uniqueName('dep-dry');
+    const b = await storage.cli(['backup', snap, '-n', ns]);
+    expect(b.code, b.stderr).toBe(0);
+    // The CRD (and with it the custom resource) is lost; the namespace stays.
+    await deleteAndWait(widgets);
+
+    const dry = await storage.cli(['restore', snap, '--dry-run=server', '-o', 'json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const report = JSON.parse(dry.stdout) as Report & {
+      results: { message?: string }[];
+    };
+    expect(
+      outcomeOf(report, 'customresourcedefinitions.apiextensions.k8s.io', `widgets.${group}`),
+    ).toBe('would-create');
+    expect(report.results.find((x) => x.name === 'w1')).toMatchObject({
+      outcome: 'not-validated',
+      message: `its CustomResourceDefinition widgets.${group} is created by this restore, which a dry run does not persist`,
+    });
+    expect(report.totals.failed).toBe(0);
+    // The real restore that follows creates both.
+    const real = await storage.cli(['restore', snap, '-o', 'json']);
+    expect(real.code, real.stderr).toBe(0);
+    expect(outcomeOf(JSON.parse(real.stdout) as Report, `widgets.${group}`, 'w1')).toBe('created');
+  });
+
   it('restores a PriorityClass a Deployment names, backed up in auto mode and deleted since: created, exit 0', async () => {
     const ns = uniqueName('dep-pc');
     const pc = priorityClass(`${ns}-high`);

@@ -1,5 +1,5 @@
 // Shared helpers for e2e tests: real clients against the harness's control plane and MinIO.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,18 +97,9 @@ export interface CliResult {
  * against the harness's cluster and MinIO unless `env` says otherwise.
  */
 export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const c = cluster();
-  const root = join(import.meta.dirname, '..', '..');
   try {
-    const { stdout, stderr } = await execFileP(join(root, 'bin', 'kubectl-snapshot'), args, {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        KUBECONFIG: c.kubeconfig,
-        AWS_ACCESS_KEY_ID: c.s3.accessKey,
-        AWS_SECRET_ACCESS_KEY: c.s3.secretKey,
-        ...env,
-      },
+    const { stdout, stderr } = await execFileP(launcher(), args, {
+      env: cliEnv(env),
       maxBuffer: 64 * 1024 * 1024,
     });
     return { code: 0, stdout, stderr };
@@ -117,6 +108,63 @@ export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
     if (typeof e.code !== 'number') throw err;
     return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+const launcher = () => join(import.meta.dirname, '..', '..', 'bin', 'kubectl-snapshot');
+
+function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const c = cluster();
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    KUBECONFIG: c.kubeconfig,
+    AWS_ACCESS_KEY_ID: c.s3.accessKey,
+    AWS_SECRET_ACCESS_KEY: c.s3.secretKey,
+    ...env,
+  };
+}
+
+/**
+ * `cli`, doing `action` once while the command runs, as soon as its stderr matches `cue`
+ * (a line the command prints when it reaches the state the test acts on).
+ */
+export function cliOnCue(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cue: RegExp,
+  action: () => Promise<void>,
+): Promise<CliResult & { cued: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(launcher(), args, { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let acting: Promise<void> | undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!acting && cue.test(stderr)) acting = action();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      Promise.resolve(acting)
+        .then(() => resolve({ code: code ?? -1, stdout, stderr, cued: acting !== undefined }))
+        .catch(reject);
+    });
+  });
+}
+
+/** kubectl (a client other than ours) with the harness's admin kubeconfig; its stdout. */
+export function kubectl(...args: string[]): string {
+  return execFileSync(
+    join(cluster().binDir, 'kubectl'),
+    ['--kubeconfig', cluster().kubeconfig, ...args],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 /** `s3://bucket/prefix?endpoint=…` for the harness's MinIO. */

@@ -14,7 +14,7 @@ import {
   targetsOf,
 } from '../../src/restore/dependencies.js';
 import { planningView } from '../../src/restore/load.js';
-import { type RestoreReport, tally } from '../../src/restore/run.js';
+import { type RestoreReport, tally } from '../../src/restore/results.js';
 import {
   clusterRoleBinding,
   configMap,

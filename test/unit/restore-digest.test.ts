@@ -134,6 +134,17 @@ describe('digestListPage', () => {
     expect(page.digests[0]?.[1]).not.toBe(archived);
   });
 
+  it('names the items being deleted and the finalizers that hold them, and only those', () => {
+    const going = served(configMap('old', 'shop-copy', { mode: 'fast' }));
+    going.metadata.deletionTimestamp = '2026-12-03T06:00:00Z';
+    going.metadata.finalizers = ['example.com/hold'];
+    const staying = served(configMap('settings', 'shop-copy', { mode: 'fast' }));
+    const page = digestListPage(listBody([going, staying]), 'v1', 'ConfigMap');
+    expect(page.digests.map(([name]) => name)).toEqual(['old', 'settings']);
+    expect(page.deleting).toEqual([['old', { finalizers: ['example.com/hold'], remaining: [] }]]);
+    expect(digestListPage(listBody([staying]), 'v1', 'ConfigMap').deleting).toBeUndefined();
+  });
+
   it('answers the continue token of a page that has more after it', () => {
     expect(digestListPage(listBody([], 'next-page'), 'v1', 'ConfigMap').continue).toBe('next-page');
     expect(digestListPage(listBody([]), 'v1', 'ConfigMap').continue).toBeUndefined();

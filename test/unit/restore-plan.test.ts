@@ -214,6 +214,11 @@ describe('planRestore', () => {
     expect(vol.spec.claimRef.uid).toBeUndefined();
   });
 
+  it('names what it leaves out of a mapped namespace by the target namespace, as the rest', () => {
+    const plan = planRestore(snapshot, { ...defaults, mapping: new Map([['shop', 'shop-copy']]) });
+    expect(plan.skipped.find((s) => s.name === 'web-1')?.namespace).toBe('shop-copy');
+  });
+
   it('creates a bare namespace when the snapshot has no Namespace object', async () => {
     const plan = planRestore(
       snapshot.filter((a) => a.resource !== 'namespaces'),
@@ -222,6 +227,9 @@ describe('planRestore', () => {
     expect(await Promise.all(plan.namespaces.map((n) => n.materialize()))).toEqual([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
     ]);
+    // The report tells it apart: its labels and annotations were not in the snapshot.
+    expect(plan.namespaces.map((n) => n.bare)).toEqual([true]);
+    expect(planRestore(snapshot, defaults).namespaces.map((n) => n.bare)).toEqual([undefined]);
   });
 
   it('restricts to the namespaces asked for', () => {

@@ -13,7 +13,7 @@ import {
   verifyBytes,
 } from '../../src/crypto/sign.js';
 import { escalationReason } from '../../src/restore/escalation.js';
-import type { RestoreReport } from '../../src/restore/run.js';
+import type { RestoreReport } from '../../src/restore/results.js';
 import {
   execArgs,
   renderSchedule,

@@ -1,7 +1,7 @@
 // The human report of a restore or diff: a table per resource, then what differs, what could
 // not be validated and what failed, then the totals. Pure.
 import { OWNERS_NOT_RESTORED } from '../../restore/ownership.js';
-import type { RestoreReport } from '../../restore/run.js';
+import type { RestoreReport } from '../../restore/results.js';
 import { sanitize, table } from '../output.js';
 
 export interface SummaryRow {
@@ -66,20 +66,53 @@ export function restoreReportText(report: RestoreReport, verb: 'restore' | 'diff
     for (const r of differs) {
       out += `  ${objectName(r)}\n`;
       for (const d of r.diff ?? [])
-        out += `      ${sanitize(`${d.path}: cluster has ${JSON.stringify(d.before)}, snapshot has ${JSON.stringify(d.after)}`)}\n`;
+        out += `      ${sanitize(`${d.path}: cluster has ${shown(d.before)}, snapshot has ${shown(d.after)}`)}\n`;
     }
   }
-  if (unvalidated.length > 0)
-    out += `\n${unvalidated.length} object(s) not validated: ${sanitize(String(unvalidated[0]?.message))}\n`;
+  out += unvalidatedSection(unvalidated);
   if (failed.length > 0) {
     out += `\nFailed:\n`;
     for (const r of failed) out += `  ${objectName(r)}: ${sanitize(String(r.message))}\n`;
   }
   out += ownersSection(report);
+  out += bareSection(report);
   out += dependencySection(report);
   const references = t.exists > 0 ? `, ${t.exists} exist (references, not compared)` : '';
-  out += `\n${created ? t.created : t['would-create']} ${created ? 'created' : 'to create'}, ${t['exists-identical']} identical, ${t['exists-differs']} differ${references}, ${t.skipped} skipped, ${t.failed} failed\n`;
+  const notValidated = t['not-validated'] > 0 ? `, ${t['not-validated']} not validated` : '';
+  out += `\n${created ? t.created : t['would-create']} ${created ? 'created' : 'to create'}, ${t['exists-identical']} identical, ${t['exists-differs']} differ${references}, ${t.skipped} skipped${notValidated}, ${t.failed} failed\n`;
   return out;
+}
+
+/** A field's value in a diff line; a field one side lacks is "(not set)", not "undefined". */
+function shown(v: unknown): string {
+  return v === undefined ? '(not set)' : JSON.stringify(v);
+}
+
+/** Objects not validated, grouped by why (a dry run into a new namespace: one reason for all). */
+function unvalidatedSection(unvalidated: RestoreReport['results']): string {
+  if (unvalidated.length === 0) return '';
+  const byReason = new Map<string, RestoreReport['results']>();
+  for (const r of unvalidated) {
+    const reason = String(r.message);
+    byReason.set(reason, [...(byReason.get(reason) ?? []), r]);
+  }
+  let out = `\n${unvalidated.length} object(s) not validated:\n`;
+  for (const [reason, rs] of byReason) {
+    const names = rs.slice(0, 3).map(objectName).join(', ');
+    const more = rs.length > 3 ? `, … (${rs.length} in all)` : '';
+    out += `  ${names}${more}: ${sanitize(reason)}\n`;
+  }
+  return out;
+}
+
+/** Namespaces made from their name alone: the snapshot has no Namespace object for them. */
+function bareSection(report: RestoreReport): string {
+  const bare = report.results.filter(
+    (r) => r.bare && (r.outcome === 'created' || r.outcome === 'would-create'),
+  );
+  if (bare.length === 0) return '';
+  const verb = bare[0]?.outcome === 'created' ? 'created' : 'to create';
+  return `\n${bare.length} namespace(s) ${verb} bare, without labels or annotations (the snapshot holds no Namespace object for them): ${bare.map((r) => sanitize(r.name)).join(', ')}\n`;
 }
 
 /** Created objects that did not get the backup's field managers back (ownership-run.ts). */

@@ -2,13 +2,16 @@
 // with --dry-run, plans or validates it); diff compares. Neither changes an existing object.
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
+import { parseDuration } from '../../core/duration.js';
 import { CommandFailed, EXIT, errorMessage, Interrupted, UserError } from '../../core/errors.js';
 import { validateSnapshotName } from '../../core/names.js';
 import { parseSelector } from '../../core/selectors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { objectPath } from '../../kube/discovery.js';
 import type { RestoreOptions } from '../../restore/plan.js';
-import type { RestoreReport, RunMode } from '../../restore/run.js';
+import type { RestoreReport } from '../../restore/results.js';
+import type { RunMode } from '../../restore/run.js';
+import { DEFAULT_WAIT_TERMINATING_MS } from '../../restore/terminating.js';
 import {
   buildTransform,
   configMapRef,
@@ -32,10 +35,11 @@ import {
   keyOptions,
   lastValue,
   listFlag,
+  needsValue,
   resourceListsFrom,
 } from '../flags.js';
 import { readKeys, verifiedRepository } from '../keys.js';
-import { type OutputFormat, writeData } from '../output.js';
+import { type OutputFormat, sanitize, writeData } from '../output.js';
 import { Progress } from '../progress.js';
 import { restoreReportText } from './restore-report.js';
 
@@ -63,6 +67,8 @@ export interface RestoreCommandOptions extends SnapshotTargetOptions {
   concurrency: number;
   /** Give created objects the backup's field owners (`--keep-field-owners`, default true). */
   keepFieldOwners: boolean;
+  /** How long to wait for each object being deleted (`--wait-terminating`; 0: do not wait). */
+  waitTerminatingMs: number;
 }
 
 export interface DiffCommandOptions extends SnapshotTargetOptions {
@@ -85,6 +91,7 @@ interface RestoreArgs extends TargetArgs {
   'preserve-nodeports'?: boolean;
   'allow-partial'?: boolean;
   'keep-field-owners'?: boolean;
+  'wait-terminating'?: string;
   'dry-run'?: string;
   concurrency?: number;
 }
@@ -229,6 +236,14 @@ export function restoreModeFrom(dryRun: string | undefined): RestoreModeKind {
   return v === 'client' ? 'client-dry-run' : 'server-dry-run';
 }
 
+/** --wait-terminating: a duration, or 0 to fail objects being deleted at once. */
+export function waitTerminatingFrom(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_WAIT_TERMINATING_MS;
+  if (text.trim() === '') throw needsValue('--wait-terminating', '5m');
+  if (/^0+(ms|s|m|h)?$/.test(text.trim())) return 0;
+  return parseDuration(text.trim());
+}
+
 function concurrencyFrom(n: number | undefined): number {
   const v = n ?? 16;
   if (!Number.isInteger(v) || v < 1) {
@@ -288,6 +303,14 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
         type: 'boolean',
         describe: 'Also restore a Velero backup that did not complete (Failed, InProgress, …)',
       })
+      .option('wait-terminating', {
+        type: 'string',
+        requiresArg: true,
+        coerce: lastValue,
+        describe:
+          'How long to wait for each object being deleted (finalizers) before failing it; 0: do not wait',
+        defaultDescription: '2m',
+      })
       .option('keep-field-owners', {
         type: 'boolean',
         default: true,
@@ -308,6 +331,7 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
       concurrency: concurrencyFrom(a.concurrency),
       allowPartial: a['allow-partial'] === true,
       keepFieldOwners: a['keep-field-owners'] !== false,
+      waitTerminatingMs: waitTerminatingFrom(a['wait-terminating']),
     };
   },
   run: async (deps, o) => {
@@ -335,6 +359,11 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
       mode,
       concurrency: o.concurrency,
       keepFieldOwners: o.keepFieldOwners,
+      waitTerminatingMs: o.waitTerminatingMs,
+      onWaiting: (what, holders) =>
+        deps.io.stderr.write(
+          `waiting for ${sanitize(what)} to be deleted (${sanitize(holders)})\n`,
+        ),
       onProgress: (done, total) => progress.update({ done, total, unit: 'objects', objects: done }),
       signal: deps.stopSignal(),
     })

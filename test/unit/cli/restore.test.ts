@@ -37,7 +37,26 @@ describe('restore options', () => {
       concurrency: 16,
       allowPartial: false,
       keepFieldOwners: true,
+      waitTerminatingMs: 120_000,
     });
+  });
+
+  it('waits for objects being deleted as long as --wait-terminating says; 0 does not wait', async () => {
+    expect(await restore(['shop-1', '--wait-terminating', '5m'])).toMatchObject({
+      waitTerminatingMs: 300_000,
+    });
+    expect(await restore(['shop-1', '--wait-terminating=90s'])).toMatchObject({
+      waitTerminatingMs: 90_000,
+    });
+    expect(await restore(['shop-1', '--wait-terminating', '0'])).toMatchObject({
+      waitTerminatingMs: 0,
+    });
+  });
+
+  it('a --wait-terminating that is no duration says how to write one', async () => {
+    expect(await refusal(['restore', 'a', '--wait-terminating', 'soon'])).toBe(
+      'error: invalid duration "soon"\n  use a positive duration such as 720h, 7d or 1h30m\n',
+    );
   });
 
   it('gives created objects the backup’s field owners unless --keep-field-owners=false', async () => {
@@ -225,6 +244,7 @@ describe('restore and diff refuse bad flags before anything runs', () => {
     [['restore', 'a', '--include-namespaces', ''], '--include-namespaces needs a value'],
     [['restore', 'a', '--include-namespaces'], '--include-namespaces needs a value'],
     [['restore', 'a', '--namespace-mapping', ''], '--namespace-mapping needs a value'],
+    [['restore', 'a', '--wait-terminating', ''], '--wait-terminating needs a value'],
     [['diff', 'a', '--namespace-mapping'], '--namespace-mapping needs a value'],
     [['restore', 'a', '--include-resources', ''], '--include-resources needs a value'],
     [['restore', 'a', '--exclude-resources'], '--exclude-resources needs a value'],
