@@ -91,9 +91,13 @@ const REASONS: Record<string, string> = {
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Set to something other than its off state: not null, "", false, [] or {}. */
+// `velero schedule create` writes 0s for the timeouts and the TTL it was not given.
+const ZERO_DURATION = /^(0+(\.0+)?(ns|us|µs|ms|s|m|h))+$/;
+
+/** Set to something other than its off state: not null, "", false, 0s, [] or {}. */
 function isSet(v: unknown): boolean {
   if (v === undefined || v === null || v === '' || v === false) return false;
+  if (typeof v === 'string') return !ZERO_DURATION.test(v);
   if (Array.isArray(v)) return v.length > 0;
   if (isObj(v)) return Object.keys(v).length > 0;
   return true;
@@ -247,7 +251,7 @@ function ttlFrom(v: unknown): { text: string; ms: number } | undefined {
   if (typeof v !== 'string' || v.trim() === '') return undefined;
   const text = v.trim();
   // Velero's zero TTL means its server's default (--default-backup-ttl).
-  if (/^(0+(\.0+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
+  if (ZERO_DURATION.test(text)) return undefined;
   return { text, ms: parseDuration(text) };
 }
 

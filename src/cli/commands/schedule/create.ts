@@ -86,8 +86,6 @@ function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions | Vele
   if (dryRun && output === 'table')
     throw new UserError('--dry-run prints manifests: use -o yaml or -o json');
   validateScheduleName(a.name);
-  const timeZone = a['time-zone'];
-  if (timeZone !== undefined) validateTimeZone(timeZone);
   const fromVelero = a['from-velero-schedule'];
   if (fromVelero === undefined && a.schedule === undefined)
     throw new UserError(
@@ -95,6 +93,8 @@ function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions | Vele
       'e.g. --schedule "0 2 * * *", or --from-velero-schedule NAMESPACE/NAME',
     );
   const schedule = a.schedule !== undefined ? parseCron(a.schedule) : undefined;
+  const timeZone = a['time-zone'];
+  if (timeZone !== undefined) validateTimeZone(timeZone);
   // Retention counts days in the schedule's zone; without one, in UTC like the controller.
   const backup =
     fromVelero === undefined ? scheduledBackupFrom(a, timeZone ?? 'UTC', true) : undefined;
