@@ -50,7 +50,8 @@ export interface VeleroTranslation {
 type Obj = Record<string, unknown>;
 
 /** Fields translated (or left out on purpose with a reason given below), by path. */
-const MAPPED_SPEC = new Set(['schedule', 'template', 'paused']);
+// skipImmediately: a CronJob never runs at its creation, which is what Velero's true asks for.
+const MAPPED_SPEC = new Set(['schedule', 'template', 'paused', 'skipImmediately']);
 const MAPPED_TEMPLATE = new Set([
   'metadata',
   'includedNamespaces',
@@ -70,7 +71,6 @@ const MAPPED_TEMPLATE = new Set([
 const REASONS: Record<string, string> = {
   'spec.useOwnerReferencesInBackup':
     'snapshots are files in the storage location, not objects a Schedule could own',
-  'spec.skipImmediately': 'a CronJob never runs at creation; use `schedule run` for a first run',
   'spec.template.snapshotVolumes': 'kubectl-snapshot backs up no volume data',
   'spec.template.defaultVolumesToFsBackup': 'kubectl-snapshot backs up no volume data',
   'spec.template.defaultVolumesToRestic': 'kubectl-snapshot backs up no volume data',

@@ -199,7 +199,7 @@ describe('scheduleFromVelero', () => {
     ]);
   });
 
-  it('does not report fields left at their off state, as `velero schedule create` writes them', () => {
+  it('does not report fields at their off state (as `velero schedule create` writes them) or that a CronJob does anyway', () => {
     const { unmapped } = scheduleFromVelero(
       shop(
         {
@@ -211,7 +211,7 @@ describe('scheduleFromVelero', () => {
           defaultVolumesToFsBackup: null,
           volumeSnapshotLocations: [],
         },
-        { useOwnerReferencesInBackup: false, paused: false },
+        { useOwnerReferencesInBackup: false, paused: false, skipImmediately: true },
       ),
     );
     expect(unmapped).toEqual([]);
