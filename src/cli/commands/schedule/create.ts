@@ -248,6 +248,10 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions | VeleroCr
       .example(
         '$0 schedule create nightly -n shop --schedule "0 2 * * *" --time-zone Europe/Berlin --storage s3://backups/prod?endpoint=https://minio:9000 --keep-daily 7 --keep-weekly 4',
         'Back up shop every night at 02:00 Berlin time',
+      )
+      .example(
+        '$0 schedule create nightly --from-velero-schedule velero/nightly --storage backups --dry-run',
+        'Print the schedule a Velero Schedule translates to, and what it cannot carry over',
       ) as Argv<CreateArgs>,
   options: createOptions,
   run: async ({ io, kube }, given) => {
