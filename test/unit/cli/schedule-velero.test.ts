@@ -114,6 +114,12 @@ describe('schedule create --from-velero-schedule options', () => {
     ],
     ['an empty -n', fromVelero('-n', ''), '--namespace needs a value'],
     [
+      '-n with -A',
+      fromVelero('-n', 'shop', '-A'),
+      '-n and -A cannot be combined',
+      'use -A with --exclude-namespace to leave some out',
+    ],
+    [
       'an unknown cluster resources mode',
       fromVelero('--include-cluster-resources', 'some'),
       '--include-cluster-resources must be auto, true or false, not "some"',

@@ -152,6 +152,12 @@ function veleroFlags(a: CreateArgs, schedule: CronSchedule | undefined) {
     ...(a.labels !== undefined ? { labels: parseLabels(a.labels) } : {}),
     ...(a.suspend !== undefined ? { suspend: a.suspend } : {}),
   };
+  // Refused here too, before the Velero Schedule is read.
+  if (given.allNamespaces && given.namespaces !== undefined)
+    throw new UserError(
+      '-n and -A cannot be combined',
+      'use -A with --exclude-namespace to leave some out',
+    );
   const ttlMs = ttlFrom(a.ttl);
   if (a.ttl !== undefined && ttlMs !== undefined) given.ttl = { text: a.ttl, ms: ttlMs };
   if (given.labels && Object.hasOwn(given.labels, SCHEDULE_LABEL))
