@@ -535,3 +535,15 @@ export function wholeSnapshot(extra: Partial<RestoreOptions> = {}): RestoreOptio
     ...extra,
   };
 }
+
+/** A Velero Schedule (velero.io/v1) as `velero schedule create` writes it, in namespace velero. */
+export function veleroSchedule(
+  name: string,
+  schedule: string,
+  template: Fields = {},
+  spec: Fields = {},
+): KubeObject {
+  return kubeObject('velero.io/v1', 'Schedule', name, 'velero', {
+    spec: { schedule, template, ...spec },
+  });
+}

@@ -321,10 +321,10 @@ describe('schedule create options', () => {
     );
   });
 
-  it('without --schedule it is a usage error', async () => {
-    const p = await parse(create());
-    expect(p.code).toBe(1);
-    expect(p.stderr).toContain('Missing required argument: schedule');
+  it('without --schedule or --from-velero-schedule it is refused, naming both', async () => {
+    expect(await refusal(create())).toBe(
+      'error: --schedule is required\n  e.g. --schedule "0 2 * * *", or --from-velero-schedule NAMESPACE/NAME\n',
+    );
   });
 });
 

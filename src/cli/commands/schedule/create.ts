@@ -4,21 +4,30 @@ import { UserError } from '../../../core/errors.js';
 import { isDns1123Label } from '../../../core/names.js';
 import { validateTimeZone } from '../../../core/time-zone.js';
 import type { KubeObject } from '../../../core/types.js';
+import type { KubeClient } from '../../../kube/client.js';
 import { type CronSchedule, parseCron, upcomingRuns } from '../../../schedule/cron.js';
 import {
   DEFAULT_IMAGE,
   DEFAULT_INSTALL_NAMESPACE,
   validateScheduleName,
 } from '../../../schedule/render.js';
+import { parseVeleroRef, type VeleroOverrides } from '../../../schedule/velero.js';
+import { SCHEDULE_LABEL } from '../../../snapshots/scheduled.js';
 import type { Command } from '../../command.js';
 import type { GlobalArgs, Io } from '../../context.js';
 import {
+  clusterModeFrom,
   commonFrom,
+  encryptionFrom,
+  listFlag,
+  parseLabels,
+  policyFrom,
   type RetentionArgs,
   retentionOptions,
   type SignArgs,
   signKeyFileFrom,
   signOptions,
+  ttlFrom,
 } from '../../flags.js';
 import { checkSigningKey, readSigningKey } from '../../keys.js';
 import { formatData, type OutputFormat } from '../../output.js';
@@ -34,7 +43,8 @@ import {
 
 interface CreateArgs extends InstallArgs, BackupFlagArgs, RetentionArgs, SignArgs {
   name: string;
-  schedule: string;
+  schedule?: string;
+  'from-velero-schedule'?: string;
   image?: string;
   suspend?: boolean;
   'dry-run'?: boolean;
@@ -60,36 +70,129 @@ export interface ScheduleCreateOptions
   signKeyFile?: string;
 }
 
-function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions {
+/** The fields a Velero Schedule gives; the rest of the options are flags only. */
+type FromVelero = 'schedule' | 'timeZone' | 'selection' | 'ttl' | 'labels' | 'suspend';
+
+/** `schedule create --from-velero-schedule`: the Schedule is read when the command runs. */
+export interface VeleroCreateOptions extends Omit<ScheduleCreateOptions, FromVelero> {
+  fromVelero: { namespace: string; name: string };
+  /** The flags given next to it, each replacing the Velero field it corresponds to. */
+  given: VeleroOverrides;
+}
+
+function createOptions(a: CreateArgs & GlobalArgs): ScheduleCreateOptions | VeleroCreateOptions {
   const dryRun = a['dry-run'] === true;
   const { kube, storage, output } = commonFrom(a, dryRun ? 'yaml' : 'table');
   if (dryRun && output === 'table')
     throw new UserError('--dry-run prints manifests: use -o yaml or -o json');
   validateScheduleName(a.name);
-  const schedule = parseCron(a.schedule);
+  const fromVelero = a['from-velero-schedule'];
+  if (fromVelero === undefined && a.schedule === undefined)
+    throw new UserError(
+      '--schedule is required',
+      'e.g. --schedule "0 2 * * *", or --from-velero-schedule NAMESPACE/NAME',
+    );
+  const schedule = a.schedule !== undefined ? parseCron(a.schedule) : undefined;
   const timeZone = a['time-zone'];
   if (timeZone !== undefined) validateTimeZone(timeZone);
   // Retention counts days in the schedule's zone; without one, in UTC like the controller.
-  const backup = scheduledBackupFrom(a, timeZone ?? 'UTC', true);
+  const backup =
+    fromVelero === undefined ? scheduledBackupFrom(a, timeZone ?? 'UTC', true) : undefined;
   const signKeyFile = signKeyFileFrom(a);
   const image = a.image ?? DEFAULT_IMAGE;
   if (image.trim() === '' || /\s/.test(image)) throw new UserError(`invalid --image "${image}"`);
   // Empty: decided by createSchedule from the creator's rights.
   if (a['install-namespace'] !== '' && !isDns1123Label(a['install-namespace']))
     throw new UserError(`invalid --install-namespace "${a['install-namespace']}"`);
-  return {
+  const common = {
     kube,
     ...(a['install-namespace'] !== '' ? { installNamespace: a['install-namespace'] } : {}),
     name: a.name,
     ...(storage !== undefined ? { storage } : {}),
     output,
     dryRun,
-    schedule,
-    ...(timeZone !== undefined ? { timeZone } : {}),
-    suspend: a.suspend === true,
     image,
     ...(signKeyFile !== undefined ? { signKeyFile } : {}),
-    ...backup,
+  };
+  if (fromVelero !== undefined)
+    return { ...common, ...veleroFlags(a, schedule), fromVelero: parseVeleroRef(fromVelero) };
+  return {
+    ...common,
+    schedule: schedule as CronSchedule,
+    ...(timeZone !== undefined ? { timeZone } : {}),
+    suspend: a.suspend === true,
+    ...(backup as ScheduledBackup),
+  };
+}
+
+/** Next to --from-velero-schedule: the flags given (validated), and those Velero has none of. */
+function veleroFlags(a: CreateArgs, schedule: CronSchedule | undefined) {
+  const given: VeleroOverrides = {
+    ...(schedule !== undefined ? { schedule } : {}),
+    ...(a['time-zone'] !== undefined ? { timeZone: a['time-zone'] } : {}),
+    ...(a.namespace !== undefined
+      ? { namespaces: listFlag(a.namespace, '--namespace', 'shop') }
+      : {}),
+    ...(a['all-namespaces'] === true ? { allNamespaces: true } : {}),
+    ...(a['exclude-namespace'] !== undefined
+      ? {
+          excludeNamespaces: listFlag(a['exclude-namespace'], '--exclude-namespace', 'kube-system'),
+        }
+      : {}),
+    ...(a.selector !== undefined ? { labelSelector: a.selector } : {}),
+    ...(a['include-resources'] !== undefined
+      ? { includeResources: listFlag(a['include-resources'], '--include-resources', 'deployments') }
+      : {}),
+    ...(a['exclude-resources'] !== undefined
+      ? { excludeResources: listFlag(a['exclude-resources'], '--exclude-resources', 'secrets') }
+      : {}),
+    ...(a['include-cluster-resources'] !== undefined
+      ? { includeClusterResources: clusterModeFrom(a) }
+      : {}),
+    ...(a.labels !== undefined ? { labels: parseLabels(a.labels) } : {}),
+    ...(a.suspend !== undefined ? { suspend: a.suspend } : {}),
+  };
+  // Refused here too, before the Velero Schedule is read.
+  if (given.allNamespaces && given.namespaces !== undefined)
+    throw new UserError(
+      '-n and -A cannot be combined',
+      'use -A with --exclude-namespace to leave some out',
+    );
+  const ttlMs = ttlFrom(a.ttl);
+  if (a.ttl !== undefined && ttlMs !== undefined) given.ttl = { text: a.ttl, ms: ttlMs };
+  if (given.labels && Object.hasOwn(given.labels, SCHEDULE_LABEL))
+    throw new UserError(`--labels may not set ${SCHEDULE_LABEL}: the schedule sets it`);
+  const encryption = encryptionFrom({ 'encrypt-to': a['encrypt-to'] });
+  return {
+    given,
+    encryptTo: encryption && 'recipients' in encryption ? encryption.recipients : [],
+    // Its zone is set once the Velero Schedule's is known (fromVeleroSchedule).
+    policy: policyFrom({ ...a, 'time-zone': a['time-zone'] ?? 'UTC' }, true),
+  };
+}
+
+/** Reads the Velero Schedule, prints what is not translated, and returns the schedule. */
+async function fromVeleroSchedule(
+  io: Io,
+  client: KubeClient,
+  o: VeleroCreateOptions,
+): Promise<ScheduleCreateOptions> {
+  const { scheduleFromVelero, veleroSchedulePath } = await import('../../../schedule/velero.js');
+  const ref = `${o.fromVelero.namespace}/${o.fromVelero.name}`;
+  const found = await client.getOptional(veleroSchedulePath(o.fromVelero));
+  if (!found)
+    throw new UserError(
+      `Velero Schedule ${ref} not found`,
+      'list them with: kubectl get schedules.velero.io -A',
+    );
+  const { options, unmapped } = scheduleFromVelero(found, o.given);
+  for (const line of unmapped)
+    io.stderr.write(`warning: not translated from Velero Schedule ${ref}: ${line}\n`);
+  const { fromVelero: _, given: __, ...rest } = o;
+  return {
+    ...rest,
+    ...options,
+    policy: { ...o.policy, timeZone: options.timeZone ?? 'UTC' },
   };
 }
 
@@ -104,7 +207,7 @@ async function printObjects(io: Io, objects: KubeObject[], format: 'json' | 'yam
   io.stdout.write(docs.map((d) => `---\n${d}`).join(''));
 }
 
-export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
+export const createCommand: Command<CreateArgs, ScheduleCreateOptions | VeleroCreateOptions> = {
   command: 'create <name>',
   describe: 'Create (or update) a schedule: a CronJob that backs up and prunes in the cluster',
   builder: (y) =>
@@ -121,9 +224,17 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
       .positional('name', { type: 'string', demandOption: true, describe: 'Schedule name' })
       .option('schedule', {
         type: 'string',
-        demandOption: true,
-        describe: 'Cron expression, e.g. "0 2 * * *" or @daily',
+        describe:
+          'Cron expression, e.g. "0 2 * * *" or @daily (required unless --from-velero-schedule)',
       })
+      .option('from-velero-schedule', {
+        type: 'string',
+        requiresArg: true,
+        describe:
+          'Translate this Velero Schedule (NAMESPACE/NAME; NAME alone: in velero); each flag given replaces the field it corresponds to, --labels adds (docs/velero.md)',
+      })
+      // Unset unless given, so a Velero Schedule's includeClusterResources can stand.
+      .default('include-cluster-resources', undefined)
       .option('time-zone', {
         type: 'string',
         describe:
@@ -143,9 +254,20 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
       .example(
         '$0 schedule create nightly -n shop --schedule "0 2 * * *" --time-zone Europe/Berlin --storage s3://backups/prod?endpoint=https://minio:9000 --keep-daily 7 --keep-weekly 4',
         'Back up shop every night at 02:00 Berlin time',
+      )
+      .example(
+        '$0 schedule create nightly --from-velero-schedule velero/nightly --storage backups --dry-run',
+        'Print the schedule a Velero Schedule translates to, and what it cannot carry over',
       ) as Argv<CreateArgs>,
   options: createOptions,
-  run: async ({ io, kube }, o) => {
+  run: async ({ io, kube }, given) => {
+    // A Velero Schedule is read with the same client that applies the schedule.
+    let client: KubeClient | undefined;
+    let o: ScheduleCreateOptions;
+    if ('fromVelero' in given) {
+      client = await kube(given.kube);
+      o = await fromVeleroSchedule(io, client, given);
+    } else o = given;
     const { resolveScheduleStorage } = await import('../../../schedule/storage.js');
     const { createSchedule } = await import('../../../schedule/apply.js');
     const signing = await readSigningKey(o.signKeyFile);
@@ -157,9 +279,8 @@ export const createCommand: Command<CreateArgs, ScheduleCreateOptions> = {
         'add --encrypt-to RECIPIENT (an age public key); the matching identity stays with you',
       );
     }
-    const client = await kube(o.kube);
     const r = await createSchedule(
-      client,
+      client ?? (await kube(o.kube)),
       {
         name: o.name,
         installNamespace: o.installNamespace ?? '',
