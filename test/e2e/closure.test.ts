@@ -278,5 +278,34 @@ describe('an operator comes back working after its namespace, CRDs and ClusterRo
     expect(
       kubectl('get', `brokers.${group}`, 'main', '-n', ns, '-o', 'jsonpath={.spec.replicas}'),
     ).toBe('3');
+
+    // Its users re-apply the same manifests as before the disaster: they own their fields
+    // again (kubectl fails on any conflict), and the re-apply changes nothing.
+    for (const file of ['crds.json', 'operator.json']) {
+      const out = kubectl(
+        'apply',
+        '--server-side',
+        '--field-manager',
+        'e2e-user',
+        '-f',
+        join(dir, file),
+      );
+      expect(out).not.toMatch(/conflict/i);
+    }
+    expect(
+      kubectl(
+        'get',
+        'crd',
+        crdNames[0] as string,
+        '-o',
+        'jsonpath={.metadata.managedFields[*].manager}',
+      ),
+    ).toContain('e2e-user');
+    const again = await storage.cli(['diff', name, '-o', 'json']);
+    const outcomes = (JSON.parse(again.stdout) as { results: { outcome: string }[] }).results.map(
+      (x) => x.outcome,
+    );
+    expect(outcomes).not.toContain('would-create');
+    expect(outcomes).not.toContain('failed');
   });
 });
