@@ -1,15 +1,14 @@
 // The cluster objects an `auto` backup adds to what it listed: it reads what the application
 // closure (core/closure.ts) picks from, adds what it decides, and logs each with its reason.
-import {
-  applicationClosure,
-  CLUSTER_ROLE_BINDINGS,
-  CLUSTER_ROLES,
-  type ClusterLists,
-  CRDS,
-  PERSISTENT_VOLUMES,
-} from '../core/closure.js';
+import { applicationClosure, type ClusterLists } from '../core/closure.js';
 import { errorMessage } from '../core/errors.js';
 import { REFERENCE_RESOURCES } from '../core/references.js';
+import {
+  CLUSTER_ROLE_BINDINGS,
+  CLUSTER_ROLES,
+  CRDS,
+  PERSISTENT_VOLUMES,
+} from '../core/resource-names.js';
 import {
   type KubeObject,
   qualifiedResource,

@@ -3,16 +3,17 @@
 // Pure: what was listed goes in, the objects to add come out. Backup (`auto`) adds them;
 // restore (`auto`) takes from a snapshot the cluster objects the same rules name.
 import { classKind, classReferences, fieldName } from './references.js';
+import {
+  CLUSTER_ROLE_BINDINGS,
+  CLUSTER_ROLES,
+  CRDS,
+  NAMESPACES,
+  PERSISTENT_VOLUMES,
+  ROLE_BINDINGS,
+  ROLES,
+} from './resource-names.js';
 import { matchesSelector, type Requirement } from './selectors.js';
 import type { KubeObject } from './types.js';
-
-export const NAMESPACES = 'namespaces';
-export const PERSISTENT_VOLUMES = 'persistentvolumes';
-export const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
-export const CLUSTER_ROLES = 'clusterroles.rbac.authorization.k8s.io';
-export const CLUSTER_ROLE_BINDINGS = 'clusterrolebindings.rbac.authorization.k8s.io';
-const ROLES = 'roles.rbac.authorization.k8s.io';
-const ROLE_BINDINGS = 'rolebindings.rbac.authorization.k8s.io';
 
 export interface PolicyRule {
   apiGroups?: string[];

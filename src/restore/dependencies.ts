@@ -4,15 +4,14 @@
 // resources have no type, leaves an application that cannot run. Pure: preflight.ts asks the
 // cluster (GETs, discovery) and hands the answers in.
 import { classKind, classReferences, STORAGE_CLASSES } from '../core/references.js';
+import { CLUSTER_ROLES, CRDS } from '../core/resource-names.js';
 import { isCustomGroup } from '../core/resources.js';
 import { apiVersionOf, type KubeObject, type ResourceType } from '../core/types.js';
 
-export const CLUSTER_ROLES = 'clusterroles.rbac.authorization.k8s.io';
 const BINDINGS = new Set([
   'rolebindings.rbac.authorization.k8s.io',
   'clusterrolebindings.rbac.authorization.k8s.io',
 ]);
-const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
 
 /** What an object needs: a cluster-scoped object by name, or its own type being served. */
 export type Target =

@@ -1,11 +1,9 @@
 // RBAC a restore would create that grants wide rights: never silent. A snapshot is data someone
 // else may have written; a RoleBinding to cluster-admin in it, restored by an administrator,
 // hands that someone the cluster. The rules, each with its reason; pure.
-import type { KubeObject } from '../core/types.js';
 
-export const CLUSTER_ROLE_BINDINGS = 'clusterrolebindings.rbac.authorization.k8s.io';
-export const ROLE_BINDINGS = 'rolebindings.rbac.authorization.k8s.io';
-export const CLUSTER_ROLES = 'clusterroles.rbac.authorization.k8s.io';
+import { CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDINGS } from '../core/resource-names.js';
+import type { KubeObject } from '../core/types.js';
 
 /**
  * The built-in user-facing ClusterRoles that grant write access: `cluster-admin` everything,

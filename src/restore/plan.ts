@@ -1,13 +1,9 @@
 // planRestore: archive contents + options → what to create, in which order, and what is
 // left out and why. Pure; the runner executes it and `--dry-run=client` prints it.
 
-import {
-  applicationClosure,
-  CLUSTER_ROLE_BINDINGS,
-  CLUSTER_ROLES,
-  ClosureFacts,
-} from '../core/closure.js';
+import { applicationClosure, ClosureFacts } from '../core/closure.js';
 import { controlPlaneOwned } from '../core/control-plane.js';
+import { CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, CRDS, NAMESPACES } from '../core/resource-names.js';
 import { matchesResource, type TypeNames, withNames } from '../core/resources.js';
 import { matchesSelector, type Requirement } from '../core/selectors.js';
 import {
@@ -80,8 +76,7 @@ export interface RestorePlan {
   skipped: LeftOut[];
 }
 
-const CRD = 'customresourcedefinitions.apiextensions.k8s.io';
-const NAMESPACES = 'namespaces';
+const CRD = CRDS;
 
 /** Is a cluster-scoped object something the selected namespaces depend on (auto mode)? */
 function relatedToNamespaces(

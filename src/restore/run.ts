@@ -3,6 +3,12 @@
 
 import { errorMessage, UserError } from '../core/errors.js';
 import { mapLimit } from '../core/pool.js';
+import {
+  CLUSTER_ROLE_BINDINGS,
+  CLUSTER_ROLES,
+  CRDS as CRD,
+  ROLE_BINDINGS,
+} from '../core/resource-names.js';
 import type { KubeObject } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { objectPath } from '../kube/discovery.js';
@@ -10,12 +16,9 @@ import { getIfAllowed, waitForCrds, waitUntilGone } from './cluster.js';
 import { type InPlan, plannedDependency } from './dry-run.js';
 import {
   boundClusterRole,
-  CLUSTER_ROLE_BINDINGS,
-  CLUSTER_ROLES,
   type Escalation,
   escalationReason,
   needsRoleRules,
-  ROLE_BINDINGS,
 } from './escalation.js';
 import { type ArchivedObject, wholeObject } from './load.js';
 import { Lookups } from './lookup.js';
@@ -147,8 +150,6 @@ async function runPlanned(
     await own?.close();
   }
 }
-
-const CRD = 'customresourcedefinitions.apiextensions.k8s.io';
 
 const CLUSTER_ROLE_TYPE = {
   group: 'rbac.authorization.k8s.io',

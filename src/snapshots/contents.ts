@@ -9,6 +9,7 @@ import { applicationClosure, ClosureFacts } from '../core/closure.js';
 import { CorruptArchiveError, errorMessage } from '../core/errors.js';
 import { parseJson } from '../core/json.js';
 import { REFERENCE_RESOURCES } from '../core/references.js';
+import { CLUSTER_ROLES, CRDS } from '../core/resource-names.js';
 import type { KubeObject, ResourceCount, SnapshotManifest } from '../core/types.js';
 import { parseApiVersion } from '../core/types.js';
 import type { DecryptionKey } from '../crypto/age.js';
@@ -28,9 +29,7 @@ const LEGACY_MIN = 64 * 1024 * 1024;
 
 const NAMESPACES = 'namespaces';
 const CRBS = 'clusterrolebindings.rbac.authorization.k8s.io';
-const CLUSTER_ROLES = 'clusterroles.rbac.authorization.k8s.io';
 const PVS = 'persistentvolumes';
-const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
 /** The cluster-scoped types `--include-cluster-resources auto` adds (backup/select.ts). */
 const AUTO_CLUSTER_TYPES = new Set([
   NAMESPACES,
