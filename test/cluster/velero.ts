@@ -90,6 +90,8 @@ export interface VeleroOptions {
   binaries: VeleroBinaries;
   /** The BackupStorageLocation's prefix in the harness's bucket (default velero). */
   prefix?: string;
+  /** How often Velero imports backups it finds in the bucket (its default: 1m). */
+  backupSyncPeriod?: string;
   log?: (line: string) => void;
 }
 
@@ -277,6 +279,7 @@ export async function startVelero(opts: VeleroOptions): Promise<Velero> {
     '--profiler-address=',
     '--log-level',
     'info',
+    ...(opts.backupSyncPeriod ? ['--backup-sync-period', opts.backupSyncPeriod] : []),
   ];
   const fd = openSync(logFile, 'a');
   const server: ChildProcess = spawn(opts.binaries.velero, args, {
