@@ -101,6 +101,7 @@ describe('velero-backup.json of a backup of ours', () => {
     const m = manifestFromBackup(veleroBackupJson(f), 'all-1');
     expect(m.selection).toEqual({ ...sel, labelSelector: 'app=web,tier in (a,b),!legacy' });
     expect(m).toMatchObject({
+      toolVersion: 'kubectl-snapshot 1.2.3 (Velero backup format 1.1.0)',
       startedAt: '2026-03-01T10:00:00Z',
       labels: { team: 'a' },
       phase: 'Completed',

@@ -7,6 +7,7 @@ import { FORMAT_VERSION } from '../../archive/format.js';
 import { parseSelector } from '../../core/selectors.js';
 import type { Selection } from '../../core/types.js';
 import type { ManifestFields } from '../draft.js';
+import { TOOL_VERSION_ANNOTATION } from './backup.js';
 
 /** The namespace `velero install` uses; Velero's backup sync sets its own when it imports. */
 const VELERO_NAMESPACE = 'velero';
@@ -110,7 +111,7 @@ export function veleroBackupJson(fields: ManifestFields): Buffer {
       ...(Object.keys(fields.labels).length > 0 ? { labels: fields.labels } : {}),
       annotations: {
         ...sourceAnnotations(fields.cluster.version),
-        'kubectl-snapshot/tool-version': fields.toolVersion,
+        [TOOL_VERSION_ANNOTATION]: fields.toolVersion,
       },
     },
     spec: specOf(fields.selection, ttlMs),
