@@ -169,10 +169,8 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
     const encryption = await readEncryption(o.encryption);
     const signing = await readSigningKey(o.signKeyFile);
     const { runBackup } = await import('../../backup/run.js');
-    const [client, { snapshots: store, location }] = await Promise.all([
-      deps.kube(o.kube),
-      deps.storage(o.storage),
-    ]);
+    // The location first: what its layout rules out is refused before the cluster is reached.
+    const { snapshots: store, location } = await deps.storage(o.storage);
     const format = chooseBackupFormat({
       ...(o.format ? { flag: o.format } : {}),
       ...(location.layout ? { layout: location.layout } : {}),
@@ -187,6 +185,7 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
         'add --encrypt-to RECIPIENT (age public key) or --encrypt-passphrase-file FILE',
       );
     }
+    const client = await deps.kube(o.kube);
     const snapshots =
       format === 'velero'
         ? await veleroRepository(store)
