@@ -153,9 +153,10 @@ describe('a backup of ours in Velero format, restored by Velero', () => {
       log: (l) => console.error(`[velero] ${l}`),
     });
     await create(app);
-    // As the server has them (the CRD with its defaults): what a restore must bring back.
+    // As kubectl shows them (the CRD with its defaults, in the wire's field names): what a
+    // restore must bring back.
     originals = [];
-    for (const o of [widgets, ...app]) originals.push((await readOptional(o)) as Obj);
+    for (const o of [widgets, ...app]) originals.push((await kubectlGet(o)) as Obj);
   }, 600_000);
 
   afterAll(async () => {
