@@ -90,7 +90,10 @@ export interface VeleroOptions {
   binaries: VeleroBinaries;
   /** The BackupStorageLocation's prefix in the harness's bucket (default velero). */
   prefix?: string;
-  /** How often Velero imports backups it finds in the bucket (its default: 1m). */
+  /**
+   * --backup-sync-period (default 1m). v1.17 looks for new backups in the bucket once a minute
+   * whatever this says; a short period makes each look import (the default can skip one).
+   */
   backupSyncPeriod?: string;
   log?: (line: string) => void;
 }

@@ -149,6 +149,7 @@ describe('a backup of ours in Velero format, restored by Velero', () => {
       workDir: tempDir('ks-velero-'),
       binaries,
       prefix,
+      // Velero looks once a minute (fixed in v1.17); with this each look imports.
       backupSyncPeriod: '2s',
       log: (l) => console.error(`[velero] ${l}`),
     });
