@@ -188,6 +188,18 @@ describe('a backup of ours in Velero format, restored by Velero', () => {
     expect(synced.status.formatVersion).toBe('1.1.0');
   }, 180_000);
 
+  it("has a resource list and a log that Velero's describe and logs show", async () => {
+    const d = await veleroCli(['backup', 'describe', backup, '--details']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(new RegExp(`apps/v1/Deployment:\\s*\\n\\s*- ${ns}/web`));
+    expect(d.stdout).toMatch(
+      new RegExp(`${group}/v1/Widget:\\s*\\n\\s*- ${ns}/w1\\s*\\n\\s*- ${ns}/w2`),
+    );
+    const logs = await veleroCli(['backup', 'logs', backup]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/level=info msg="listed" resource=configmaps namespace=/);
+  });
+
   it('is listed by us as a Velero backup, with its CRD and custom resources', async () => {
     const l = await cli(['list', '--storage', asVelero]);
     expect(l.code, l.stderr).toBe(0);
