@@ -106,7 +106,8 @@ export const backupCommand: Command<BackupArgs, BackupCommandOptions> = {
         type: 'string',
         requiresArg: true,
         coerce: lastValue,
-        describe: 'Expire the snapshot after this long (e.g. 720h); prune deletes it then',
+        describe:
+          "Expire the snapshot after this long (e.g. 720h); prune deletes it then (--format velero: 720h unless given, and Velero's garbage collector deletes it)",
       })
       .option('format', {
         type: 'string',
