@@ -265,6 +265,21 @@ describe('a backup written in Velero format', () => {
     );
   });
 
+  it('leaves nothing behind when it is aborted before velero-backup.json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ks-velero-write-'));
+    const repo = new VeleroRepository(new FsStore(dir));
+    const draft = await repo.claim('gone-1', new Date(STARTED));
+    const writer = new ArchiveWriter(new Date(STARTED), draft.entryMode);
+    await draft.startArchive(writer.output);
+    await writer.finish();
+    await draft.writeLog([{ ts: STARTED, level: 'info', msg: 'listed' }]);
+    expect(await draft.abort()).toBe(true);
+    const left: string[] = [];
+    for await (const o of new FsStore(dir).list('backups/')) left.push(o.key);
+    expect(left).toEqual([]);
+    expect((await repo.list()).snapshots).toEqual([]);
+  });
+
   it('takes no name a backup already has there', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ks-velero-write-'));
     await writeBackup(dir, 'shop-1');
