@@ -19,11 +19,12 @@ function writeHeader(
   size: number,
   type: '0' | 'x',
   mtime: number,
+  mode: number,
 ): void {
   h.fill(0, at, at + BLOCK);
   if (/^[\x20-\x7e]*$/.test(name) && name.length <= 100) putAscii(h, at, name);
   else Buffer.from(name, 'utf8').copy(h, at, 0, 100);
-  putAscii(h, at + 100, octal(0o600, 8));
+  putAscii(h, at + 100, octal(mode, 8));
   putAscii(h, at + 108, octal(0, 8));
   putAscii(h, at + 116, octal(0, 8));
   putAscii(h, at + 124, octal(size, 12));
@@ -66,10 +67,16 @@ export function tarEntry(name: string, data: Buffer): TarEntry {
 }
 
 /** Writes the entry's blocks into `target` at `at` (which must have `entry.size` bytes free). */
-export function writeEntry(target: Buffer, at: number, entry: TarEntry, mtime: number): void {
+export function writeEntry(
+  target: Buffer,
+  at: number,
+  entry: TarEntry,
+  mtime: number,
+  mode = 0o600,
+): void {
   let shortName = entry.name;
   if (entry.pax) {
-    writeHeader(target, at, 'PaxHeader', entry.pax.length, 'x', mtime);
+    writeHeader(target, at, 'PaxHeader', entry.pax.length, 'x', mtime, mode);
     at += BLOCK;
     entry.pax.copy(target, at);
     target.fill(0, at + entry.pax.length, at + padded(entry.pax.length));
@@ -79,7 +86,7 @@ export function writeEntry(target: Buffer, at: number, entry: TarEntry, mtime: n
       .toString('utf8')
       .replace(/\uFFFD+$/, '');
   }
-  writeHeader(target, at, shortName, entry.data.length, '0', mtime);
+  writeHeader(target, at, shortName, entry.data.length, '0', mtime, mode);
   at += BLOCK;
   entry.data.copy(target, at);
   target.fill(0, at + entry.data.length, at + padded(entry.data.length));

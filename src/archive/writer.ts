@@ -25,14 +25,17 @@ export class ArchiveWriter {
   private readonly gzip = new ParallelGzip({ level: 3, blockSize: BLOCK_SIZE / 2 });
   private readonly done: Promise<ArchiveSummary>;
   private readonly mtime: number;
+  private readonly mode: number;
   private entries = 0;
   private inflated = 0;
   private tail: Promise<void> = Promise.resolve();
   private block = Buffer.allocUnsafe(BLOCK_SIZE);
   private used = 0;
 
-  constructor(mtime: Date = new Date()) {
+  /** `mode`: the entries' Unix mode, as whoever unpacks the archive should create them. */
+  constructor(mtime: Date = new Date(), mode = 0o600) {
     this.mtime = Math.floor(mtime.getTime() / 1000);
+    this.mode = mode;
     let resolveDone!: (s: ArchiveSummary) => void;
     let rejectDone!: (e: unknown) => void;
     this.done = new Promise((res, rej) => {
@@ -55,11 +58,11 @@ export class ArchiveWriter {
       if (this.used + entry.size > this.block.length) await this.flushBlock();
       if (entry.size > this.block.length) {
         const own = Buffer.allocUnsafe(entry.size);
-        writeEntry(own, 0, entry, this.mtime);
+        writeEntry(own, 0, entry, this.mtime, this.mode);
         await this.write(own);
         return;
       }
-      writeEntry(this.block, this.used, entry, this.mtime);
+      writeEntry(this.block, this.used, entry, this.mtime, this.mode);
       this.used += entry.size;
     });
     this.tail = next.catch(() => {});

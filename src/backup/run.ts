@@ -105,7 +105,7 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
     note({ level: 'warning', msg: w.message, resource: w.resource, namespace: w.namespace });
   };
 
-  const writer = new ArchiveWriter(started);
+  const writer = new ArchiveWriter(started, draft.entryMode);
   try {
     const upload = await draft.startArchive(writer.output);
     // Every wait races the upload's failure and the stop signal: a list waiting on a slow API
@@ -147,17 +147,20 @@ export async function runBackup(deps: BackupDeps, opts: BackupOptions): Promise<
       // List items come without apiVersion/kind; the archive stores whole objects.
       const { apiVersion: _served, kind: _kind, ...rest } = obj;
       const full = { apiVersion: apiVersionOf(type), kind: type.kind, ...rest } as KubeObject;
-      const path = objectEntryPath({
+      const loc = {
         resource: qualifiedResource(type),
         namespace: type.namespaced ? full.metadata.namespace : undefined,
         name: full.metadata.name,
-      });
+      };
+      const path = objectEntryPath(loc);
       if (!type.namespaced) {
         if (writtenCluster.has(path)) return;
         writtenCluster.add(path);
       }
       const data = Buffer.from(JSON.stringify(full));
-      await orUploadFailure(writer.add(path, data));
+      // The layout says where it goes: once for ours, twice for Velero's (velero/entries.ts).
+      for (const p of draft.entryPaths({ loc, apiVersion: full.apiVersion, kind: full.kind }))
+        await orUploadFailure(writer.add(p, data));
       bytes += data.length;
       objects++;
       const key = qualifiedResource(type);

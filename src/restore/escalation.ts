@@ -2,7 +2,7 @@
 // else may have written; a RoleBinding to cluster-admin in it, restored by an administrator,
 // hands that someone the cluster. The rules, each with its reason; pure.
 
-import { CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDINGS } from '../core/resource-names.js';
+import { CLUSTER_ROLE_BINDINGS, ROLE_BINDINGS } from '../core/resource-names.js';
 import type { KubeObject } from '../core/types.js';
 
 /**

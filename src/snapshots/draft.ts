@@ -5,6 +5,7 @@
 // its key.
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { type ObjectLocation, objectEntryPath } from '../archive/format.js';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { HashCounter } from '../core/hash.js';
 import type { SnapshotManifest } from '../core/types.js';
@@ -26,7 +27,34 @@ export interface ArchiveUpload {
   failed: Promise<never>;
 }
 
-export class SnapshotDraft {
+/** One object as the backup stores it. */
+export interface DraftObject {
+  loc: ObjectLocation;
+  apiVersion: string;
+  kind: string;
+}
+
+/**
+ * A backup being written under a claimed name, in its location's layout: ours (below) or
+ * Velero's (velero/draft.ts). The backup streams the archive, writes the log, then commits.
+ */
+export interface BackupDraft {
+  readonly name: string;
+  /** The mode of the archive's entries (tar). */
+  readonly entryMode: number;
+  /** Records an object going into the archive; answers the entry names it is stored under. */
+  entryPaths(o: DraftObject): string[];
+  startArchive(source: Readable): Promise<ArchiveUpload>;
+  writeLog(lines: readonly object[]): Promise<void>;
+  commit(fields: ManifestFields, tar?: { inflatedSize: number }): Promise<SnapshotManifest>;
+  /** Removes what the draft wrote; false when the storage could not be reached to do so. */
+  abort(): Promise<boolean>;
+}
+
+export class SnapshotDraft implements BackupDraft {
+  /** Only this user reads what the archive would unpack to. */
+  readonly entryMode = 0o600;
+
   private upload?: { done: Promise<void>; stored: HashCounter };
 
   constructor(
@@ -45,6 +73,10 @@ export class SnapshotDraft {
       throw err;
     });
     return raw !== undefined && parseLock(raw)?.token === this.lock.token;
+  }
+
+  entryPaths(o: DraftObject): string[] {
+    return [objectEntryPath(o.loc)];
   }
 
   /** Starts storing the archive read from `source`, encrypted when the snapshot is. */

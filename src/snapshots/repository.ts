@@ -23,7 +23,7 @@ import {
   verifyBytes,
 } from '../crypto/sign.js';
 import { getBuffer, type ObjectStore } from '../storage/store.js';
-import { SnapshotDraft } from './draft.js';
+import { type BackupDraft, SnapshotDraft } from './draft.js';
 import {
   ARCHIVE_FILE,
   archiveKey,
@@ -299,7 +299,7 @@ export class SnapshotRepository {
    * Claims `name` for a new snapshot; the returned draft writes it and commits or aborts.
    * Two claims of one name cannot both succeed: the lock is a conditional create.
    */
-  async claim(name: string, startedAt: Date, encryption?: EncryptionKey): Promise<SnapshotDraft> {
+  async claim(name: string, startedAt: Date, encryption?: EncryptionKey): Promise<BackupDraft> {
     validateSnapshotName(name);
     if (await this.store.head(manifestKey(name))) throw nameTaken(name);
     const lock = newLock(startedAt);

@@ -90,6 +90,11 @@ export interface VeleroOptions {
   binaries: VeleroBinaries;
   /** The BackupStorageLocation's prefix in the harness's bucket (default velero). */
   prefix?: string;
+  /**
+   * --backup-sync-period (default 1m). v1.17 looks for new backups in the bucket once a minute
+   * whatever this says; a short period makes each look import (the default can skip one).
+   */
+  backupSyncPeriod?: string;
   log?: (line: string) => void;
 }
 
@@ -277,6 +282,7 @@ export async function startVelero(opts: VeleroOptions): Promise<Velero> {
     '--profiler-address=',
     '--log-level',
     'info',
+    ...(opts.backupSyncPeriod ? ['--backup-sync-period', opts.backupSyncPeriod] : []),
   ];
   const fd = openSync(logFile, 'a');
   const server: ChildProcess = spawn(opts.binaries.velero, args, {

@@ -232,12 +232,21 @@ describe('a Velero backup, read through ?layout=velero', () => {
     }
   });
 
-  it('refuses to write or delete in a Velero location', async () => {
+  it('refuses to delete in a Velero location, or to write our format there', async () => {
     const d = await cli(['delete', backup, '--storage', storage]);
     expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/Velero owns its files/);
-    const b = await cli(['backup', `${ns}-ours`, '-n', ns, '--storage', storage]);
+    const b = await cli([
+      'backup',
+      `${ns}-ours`,
+      '-n',
+      ns,
+      '--format',
+      'snapshot',
+      '--storage',
+      storage,
+    ]);
     expect(b.code).toBe(1);
-    expect(b.stderr).toMatch(/Velero owns its files/);
+    expect(b.stderr).toMatch(/holds only backups in Velero format/);
   });
 });

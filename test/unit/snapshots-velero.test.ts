@@ -304,9 +304,11 @@ describe('a Velero backup storage location', () => {
     ).rejects.toThrow(/is a Velero backup storage location: it is read-only for us/);
   });
 
-  it('refuses to delete or write there: Velero owns the files', async () => {
+  it('refuses to delete there (Velero owns the files) and to write a backup name Velero has', async () => {
     const { repo } = location();
     await expect(repo.delete()).rejects.toBeInstanceOf(UserError);
-    await expect(repo.claim()).rejects.toThrow(/Velero owns its files/);
+    await expect(repo.claim('b1', new Date())).rejects.toThrow(
+      /Velero backup "b1" .* already exists/,
+    );
   });
 });

@@ -10,6 +10,9 @@ import { contentsKey, logKey, METADATA_FILE } from './layout.js';
 /** The phases Velero restores from (pkg/restore: a Failed backup is refused). */
 export const RESTORABLE_PHASES = new Set(['Completed', 'PartiallyFailed']);
 
+/** Our version, on a Backup we wrote (write.ts). */
+export const TOOL_VERSION_ANNOTATION = 'kubectl-snapshot/tool-version';
+
 type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {
@@ -147,7 +150,10 @@ export function manifestFromBackup(
   return {
     formatVersion: SNAPSHOT_FORMAT_VERSION,
     name,
-    toolVersion: `velero (backup format ${formatVersion})`,
+    toolVersion:
+      typeof annotations[TOOL_VERSION_ANNOTATION] === 'string'
+        ? `kubectl-snapshot ${annotations[TOOL_VERSION_ANNOTATION]} (Velero backup format ${formatVersion})`
+        : `velero (backup format ${formatVersion})`,
     // Velero records the server's version, not its address.
     cluster: { server: '-', version: typeof k8sVersion === 'string' ? k8sVersion : '-' },
     selection,

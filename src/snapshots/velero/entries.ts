@@ -12,7 +12,7 @@
 // As Velero's restore does, the `-preferredversion` entries are used when the archive has any
 // (format 1.1), the classic ones otherwise (format 1.0); the other versions never.
 // Pure: no I/O.
-import type { ObjectLocation } from '../../archive/format.js';
+import { type ObjectLocation, objectEntryPath } from '../../archive/format.js';
 
 export const VERSION_ENTRY = 'metadata/version';
 const PREFERRED_SUFFIX = '-preferredversion';
@@ -51,6 +51,18 @@ export function parseVeleroEntryPath(path: string): VeleroEntry | undefined {
   return dir.endsWith(PREFERRED_SUFFIX)
     ? { ...inner, variant: 'preferred', version: dir.slice(0, -PREFERRED_SUFFIX.length) }
     : { ...inner, variant: 'other', version: dir };
+}
+
+/**
+ * The entries a backup of ours in Velero's format stores an object under, as Velero's backup
+ * does (pkg/backup item_backupper): the classic path, read by a restore without
+ * EnableAPIGroupVersions, and the same bytes under `<version>-preferredversion`, read with it
+ * (and by us). `version` is the served version the object was listed at.
+ */
+export function veleroEntryPaths(loc: ObjectLocation, version: string): string[] {
+  const classic = objectEntryPath(loc);
+  const scope = classic.slice(`resources/${loc.resource}/`.length);
+  return [classic, `resources/${loc.resource}/${version}${PREFERRED_SUFFIX}/${scope}`];
 }
 
 /**

@@ -1,11 +1,12 @@
-// Every key of a Velero backup storage location we read (as Velero's ObjectStoreLayout in
+// Every key of a Velero backup storage location we read or write (as Velero's ObjectStoreLayout in
 // pkg/persistence owns them there). Keys are relative to the location's prefix:
 //
 //   backups/<name>/velero-backup.json            the Backup object, written last by Velero
 //   backups/<name>/<name>.tar.gz                 the objects (see archive.ts)
 //   backups/<name>/<name>-resource-list.json.gz  apiVersion/Kind → ["ns/name" | "name"]
 //   backups/<name>/<name>-logs.gz                the backup log
-//   backups/<name>/<name>-volumesnapshots.json.gz, -results.gz, …  not read
+//   backups/<name>/<name>-volumesnapshots.json.gz  volume snapshots: `[]` when we write
+//   backups/<name>/<name>-results.gz, …         not read
 import { isDns1123Label, validateSnapshotName } from '../../core/names.js';
 
 export const BACKUPS_PREFIX = 'backups/';
@@ -30,6 +31,15 @@ export function resourceListKey(name: string): string {
 
 export function logKey(name: string): string {
   return `${backupDir(name)}${name}-logs.gz`;
+}
+
+export function volumeSnapshotsKey(name: string): string {
+  return `${backupDir(name)}${name}-volumesnapshots.json.gz`;
+}
+
+/** Every key under one backup's directory starts with this. */
+export function backupPrefix(name: string): string {
+  return backupDir(name);
 }
 
 /**

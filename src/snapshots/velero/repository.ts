@@ -1,15 +1,22 @@
 // The backups of a Velero backup storage location (`?layout=velero`), read as snapshots: the
 // counterpart of ../repository.ts for Velero's layout, used by list, describe, verify, diff and
-// restore through the same interface. Velero owns these files: nothing here writes or deletes
-// them (that is `velero backup create` / `velero backup delete`).
+// restore through the same interface. A backup of ours can be added (`backup --format
+// velero`, velero/draft.ts); deleting stays Velero's (`velero backup delete`), as its
+// garbage collector and its Backup objects in the cluster would otherwise disagree.
 import type { Readable } from 'node:stream';
 import { readArchive } from '../../archive/reader.js';
-import { CorruptArchiveError, NotFoundError, UserError } from '../../core/errors.js';
+import {
+  AlreadyExistsError,
+  CorruptArchiveError,
+  NotFoundError,
+  UserError,
+} from '../../core/errors.js';
 import { HashCounter } from '../../core/hash.js';
 import { validateSnapshotName } from '../../core/names.js';
 import type { SnapshotManifest } from '../../core/types.js';
+import type { EncryptionKey } from '../../crypto/age.js';
 import { getBuffer } from '../../storage/store.js';
-import type { SnapshotDraft } from '../draft.js';
+import type { BackupDraft } from '../draft.js';
 import { DamagedManifestError } from '../manifest.js';
 import {
   type ForeignArchiveReader,
@@ -26,9 +33,12 @@ import {
   secondReadLimits,
   VeleroContentsCheck,
 } from './contents.js';
+import { VeleroDraft } from './draft.js';
+import { veleroCannotEncrypt, veleroCannotSign } from './format.js';
 import { asVeleroRestores } from './labels.js';
 import {
   BACKUPS_PREFIX,
+  backupPrefix,
   contentsKey,
   METADATA_FILE,
   metadataKey,
@@ -54,7 +64,7 @@ export class VeleroRepository extends SnapshotRepository {
   }
 
   override signingWith(): SnapshotRepository {
-    throw readOnly('a backup', 'velero backup create');
+    throw veleroCannotSign();
   }
 
   /** Every backup with a velero-backup.json, oldest first, whatever its phase. */
@@ -198,8 +208,24 @@ export class VeleroRepository extends SnapshotRepository {
     };
   }
 
-  override async claim(): Promise<SnapshotDraft> {
-    throw readOnly('a backup', 'velero backup create');
+  /**
+   * A name with any file under its directory is taken (Velero's, or a backup of ours still
+   * being written). Velero's layout has no lock: two backups started at once under one name
+   * race, and the second to commit fails at velero-backup.json's conditional create.
+   */
+  override async claim(
+    name: string,
+    _startedAt?: Date,
+    encryption?: EncryptionKey,
+  ): Promise<BackupDraft> {
+    validateSnapshotName(name);
+    if (encryption) throw veleroCannotEncrypt();
+    for await (const _ of this.store.list(backupPrefix(name)))
+      throw new AlreadyExistsError(
+        `Velero backup "${name}" in ${this.store.url}`,
+        'choose another name, or delete it with: velero backup delete',
+      );
+    return new VeleroDraft(this.store, name);
   }
 
   override async delete(): Promise<{ deleted: number }> {

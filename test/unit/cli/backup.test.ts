@@ -9,6 +9,14 @@ const backup = (...argv: string[]) =>
   optionsOf<BackupCommandOptions>(['backup', ...argv], 'backup');
 
 describe('backup options', () => {
+  it('carries --format velero; without it the location decides', async () => {
+    expect(await backup('-n', 'shop', '--format', 'velero')).toMatchObject({ format: 'velero' });
+    expect(await backup('-n', 'shop')).not.toHaveProperty('format');
+    expect(await refusal(['backup', '-n', 'a', '--format', 'zip'])).toMatch(
+      /Invalid values|Choices/,
+    );
+  });
+
   it('selects one namespace with defaults for everything else', async () => {
     expect(await backup('-n', 'shop')).toEqual({
       kube: {},
@@ -91,6 +99,18 @@ describe('backup options', () => {
     [
       ['backup', '-n', 'a', '--encrypt-to', RECIPIENT, '--encrypt-passphrase-file', 'p'],
       '--encrypt-to and --encrypt-passphrase-file cannot be combined',
+    ],
+    [
+      ['backup', '-n', 'a', '--format', 'velero', '--encrypt-to', RECIPIENT],
+      'a backup in Velero format cannot be encrypted: Velero could not read it',
+    ],
+    [
+      ['backup', '-n', 'a', '--format', 'velero', '--encrypt-passphrase-file', 'p'],
+      'a backup in Velero format cannot be encrypted: Velero could not read it',
+    ],
+    [
+      ['backup', '-n', 'a', '--format', 'velero', '--sign-key', 'k.pem'],
+      'a backup in Velero format cannot be signed',
     ],
   ])('refuses %j before touching cluster or storage: %s', async (argv, message) => {
     expect(await refusal(argv)).toContain(`error: ${message}`);
