@@ -37,7 +37,7 @@ export function checkBasesVersion(bases: NodeBases, nodeDependency: string): voi
   const wanted = nodeDependency.replace(/^[\^~=v]/, '');
   if (bases.version !== wanted)
     throw new Error(
-      `${NODE_BASES_FILE} pins Node ${bases.version} but the node devDependency is ${wanted}: ` +
+      `${NODE_BASES_FILE} pins Node ${bases.version} but the node dependency in package.json is ${wanted}: ` +
         'update both together (docs/packaging.md, "Base binaries")',
     );
 }

@@ -152,10 +152,10 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
   const root = projectRoot();
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
     version: string;
-    devDependencies: Record<string, string>;
+    optionalDependencies: Record<string, string>;
   };
   const bases = readNodeBases(root);
-  checkBasesVersion(bases, pkg.devDependencies.node ?? process.versions.node);
+  checkBasesVersion(bases, pkg.optionalDependencies.node ?? process.versions.node);
   const version = bases.version;
   const host = hostTargetId();
   if (!host)

