@@ -17,7 +17,7 @@
 //      dist/sha256 (sha256sum format) and dist/krew-manifest.yaml with the real checksums.
 // The unpacked executables stay in dist/<target>/ for tests and benchmarks.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -127,15 +127,17 @@ function onPath(cmd: string): string | undefined {
 }
 
 /**
- * How to run a target's executable here: directly on the host platform; linux-arm64 under
- * qemu-user when it and Debian's arm64 cross libc are installed; otherwise not at all.
+ * How to run a target's binary (its executable, or its base node) here: directly on the host
+ * platform; linux-arm64 under qemu-user when it and Debian's arm64 cross libraries are
+ * installed (Node 26 also needs libatomic: libatomic1-arm64-cross); otherwise not at all.
  */
-function smokeRunner(id: TargetId, host: TargetId, exe: string): string[] | undefined {
-  if (id === host) return [exe];
+function runnerFor(id: TargetId, host: TargetId, file: string): string[] | undefined {
+  if (id === host) return [file];
   const sysroot = '/usr/aarch64-linux-gnu';
   const qemu = onPath('qemu-aarch64');
-  if (id === 'linux-arm64' && qemu && existsSync(join(sysroot, 'lib', 'ld-linux-aarch64.so.1')))
-    return [qemu, '-L', sysroot, exe];
+  const libs = ['ld-linux-aarch64.so.1', 'libstdc++.so.6', 'libatomic.so.1'];
+  if (id === 'linux-arm64' && qemu && libs.every((l) => existsSync(join(sysroot, 'lib', l))))
+    return [qemu, '-L', sysroot, file];
   return undefined;
 }
 
@@ -221,9 +223,12 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
       baseSignature = `${d.leaf}, signed ${d.signingTime.slice(0, 10)}`;
       log(`${t.id}: ${pinned.package} is signed by ${baseSignature}, chained to Apple Root CA`);
     }
-    // The code cache only where the generating node is the target's own binary.
-    const generator = hostNode;
-    const codeCache = t.id === host;
+    // A code cache is only valid for the V8 that made it, so the blob is made by the
+    // target's own node where it can run here (natively, or linux-arm64 under qemu: slow,
+    // but once per build); elsewhere the host's node makes it without a code cache.
+    const ownRunner = runnerFor(t.id, host, base);
+    const [generator, ...generatorArgs] = (ownRunner ?? [hostNode]) as [string, ...string[]];
+    const codeCache = ownRunner !== undefined;
     const blob = join(work, `${t.id}.blob`);
     const seaConfig = join(work, `${t.id}.sea.json`);
     writeFileSync(
@@ -240,9 +245,13 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
     );
     // The code cache records the V8 flags it was made under; the executable runs with
     // NODE_FLAGS, and V8 rejects (with a warning on stderr) a cache made under other flags.
-    execFileSync(generator, [...NODE_FLAGS, '--experimental-sea-config', seaConfig], {
-      stdio: 'pipe',
-    });
+    execFileSync(
+      generator,
+      [...generatorArgs, ...NODE_FLAGS, '--experimental-sea-config', seaConfig],
+      {
+        stdio: 'pipe',
+      },
+    );
 
     const outDir = join(dist, t.id);
     mkdirSync(outDir, { recursive: true });
@@ -273,11 +282,14 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
     chmodSync(exe, 0o755);
 
     let smoke = 'not run here';
-    const runner = smokeRunner(t.id, host, exe);
+    const runner = runnerFor(t.id, host, exe);
     if (runner) {
       const [cmd, ...args] = runner as [string, ...string[]];
-      const out = execFileSync(cmd, [...args, 'version'], { encoding: 'utf8', env: { PATH: '' } });
-      if (!out.includes(`v${pkg.version}`)) throw new Error(`${t.id}: smoke test printed ${out}`);
+      const r = spawnSync(cmd, [...args, 'version'], { encoding: 'utf8', env: { PATH: '' } });
+      if (r.status !== 0 || !r.stdout.includes(`v${pkg.version}`))
+        throw new Error(`${t.id}: smoke test exited ${r.status}: ${r.stdout}${r.stderr}`);
+      // V8 says on stderr when it rejects a code cache (made by another V8 or other flags).
+      if (r.stderr) throw new Error(`${t.id}: smoke test wrote to stderr: ${r.stderr}`);
       smoke = cmd === exe ? 'ran' : `ran under ${basename(cmd)}`;
     }
 
