@@ -89,7 +89,7 @@ describe('krew install of the single executable', () => {
   it('runs `kubectl snapshot version` through plugin discovery', async () => {
     const r = await kc(['snapshot', 'version']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^kubectl-snapshot v0\.1\.0 \(node v24\.\d+\.\d+, linux\/x64\)\n$/);
+    expect(r.stdout).toMatch(/^kubectl-snapshot v0\.1\.0 \(node v26\.10\.0, linux\/x64\)\n$/);
   });
 
   it('backs up and restores a namespace through `kubectl snapshot`', async () => {
