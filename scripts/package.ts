@@ -171,6 +171,13 @@ export async function buildPackages(opts: PackageOptions = {}): Promise<PackageR
       throw new Error(`unknown target ${id}; known: ${TARGETS.map((t) => t.id).join(', ')}`);
   const targets = requested ? TARGETS.filter((t) => requested.includes(t.id)) : TARGETS;
 
+  // Every base is fetched and checked against its pin before dist/ is emptied: a changed
+  // upstream binary stops the build and leaves the previous build in place.
+  for (const t of targets) {
+    const pinned = bases.targets[t.id];
+    if (pinned) fetchNodeBase(pinned, version, log);
+  }
+
   const dist = join(root, 'dist');
   rmSync(dist, { recursive: true, force: true });
   const work = join(dist, '.work');
