@@ -50,7 +50,8 @@ export class PageDigester {
         else p.resolve(page);
       },
     );
-    worker.on('error', (err) => this.fail(err));
+    // Node 26 types a worker's error as unknown: whatever the worker threw.
+    worker.on('error', (err) => this.fail(err instanceof Error ? err : new Error(String(err))));
     worker.on('exit', (code) =>
       this.fail(new Error(`the lookup worker stopped (exit code ${code})`)),
     );

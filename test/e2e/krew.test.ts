@@ -4,40 +4,20 @@
 // for a real backup and restore against the test control plane. The packaged binary and the
 // development launcher must behave the same.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildPackages, builtArchive, builtBinary, projectRoot } from '../../scripts/package.js';
+import { builtArchive, builtBinary, projectRoot } from '../../scripts/package.js';
 import { configMap, create, namespace } from './fixtures.js';
 import { api, type CliResult, cli, cluster, s3Url, tempDir, uniqueName, until } from './helpers.js';
+import { ensurePackaged, manifest } from './packaged.js';
 
 const execFileP = promisify(execFile);
 const root = projectRoot();
-const manifest = join(root, 'dist', 'krew-manifest.yaml');
 const archive = builtArchive('linux-x64', root);
 const binary = builtBinary('linux-x64', root);
-
-/** Newest modification time of the files that go into the package. */
-function newestInput(): number {
-  let newest = 0;
-  const walk = (p: string) => {
-    const s = statSync(p);
-    if (s.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
-    else newest = Math.max(newest, s.mtimeMs);
-  };
-  for (const p of ['src', 'scripts', 'package.json', 'krew-manifest.yaml', 'LICENSE'])
-    walk(join(root, p));
-  return newest;
-}
-
-function packageIsCurrent(): boolean {
-  return (
-    [manifest, archive, binary].every((f) => existsSync(f)) &&
-    statSync(archive).mtimeMs >= newestInput()
-  );
-}
 
 async function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   try {
@@ -85,11 +65,7 @@ describe('krew install of the single executable', () => {
   const kc = (args: string[]) => run(kubectl, args, env);
 
   beforeAll(async () => {
-    if (!packageIsCurrent()) {
-      const lines: string[] = [];
-      await buildPackages({ targets: ['linux-x64'], log: (l) => lines.push(l) });
-      console.error(`[krew test] packaged linux-x64:\n  ${lines.join('\n  ')}`);
-    }
+    await ensurePackaged(['linux-x64']);
     mkdirSync(join(home, '.config'), { recursive: true });
   }, 600_000);
 
@@ -113,7 +89,7 @@ describe('krew install of the single executable', () => {
   it('runs `kubectl snapshot version` through plugin discovery', async () => {
     const r = await kc(['snapshot', 'version']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^kubectl-snapshot v0\.1\.0 \(node v24\.\d+\.\d+, linux\/x64\)\n$/);
+    expect(r.stdout).toMatch(/^kubectl-snapshot v0\.1\.0 \(node v26\.10\.0, linux\/x64\)\n$/);
   });
 
   it('backs up and restores a namespace through `kubectl snapshot`', async () => {
