@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 
 /** A pass-through that counts bytes and hashes them (sha256) on their way to storage. */
 export class HashCounter extends Transform {
@@ -15,6 +15,21 @@ export class HashCounter extends Transform {
     this.hash.update(chunk);
     this.size += chunk.length;
     cb(null, chunk);
+  }
+
+  /**
+   * A counter reading `source`: its errors become the counter's, and a counter destroyed
+   * before the end (a reader that refused the archive) destroys the source, which closes its
+   * file or connection instead of leaving it to the garbage collector (an error on Node 26).
+   */
+  static reading(source: Readable): HashCounter {
+    const counter = new HashCounter();
+    source.on('error', (err) => counter.destroy(err));
+    counter.once('close', () => {
+      if (!source.destroyed) source.destroy();
+    });
+    source.pipe(counter);
+    return counter;
   }
 
   /** The sha256 of everything that passed; call once the stream has ended. */

@@ -270,10 +270,7 @@ export class SnapshotRepository {
 
   /** Opens a snapshot's archive for reading, hashing the stored bytes on the way. */
   async openArchive(m: SnapshotManifest, key: DecryptionKey = NO_KEY): Promise<OpenedArchive> {
-    const raw = await this.store.get(archiveKey(m.name));
-    const stored = new HashCounter();
-    raw.on('error', (err) => stored.destroy(err));
-    raw.pipe(stored);
+    const stored = HashCounter.reading(await this.store.get(archiveKey(m.name)));
     const stream = m.archive.encrypted
       ? await decryptStream(stored, key, `snapshot "${m.name}"`)
       : stored;

@@ -124,10 +124,7 @@ export class VeleroRepository extends SnapshotRepository {
     const head = await this.store.head(contentsKey(name));
     if (!head) return m;
     const list = parseResourceList(name, await this.getRequired(name, resourceListKey(name)));
-    const stored = new HashCounter();
-    const body = await this.store.get(contentsKey(name));
-    body.on('error', (err) => stored.destroy(err));
-    body.pipe(stored);
+    const stored = HashCounter.reading(await this.store.get(contentsKey(name)));
     const index = await indexArchive(name, stored, head.size, list);
     await drain(stored);
     return {
@@ -161,7 +158,6 @@ export class VeleroRepository extends SnapshotRepository {
 
   /** The tarball as stored, its bytes compared at the end with those the first read hashed. */
   override async openArchive(m: SnapshotManifest): Promise<OpenedArchive> {
-    const stored = new HashCounter();
     let raw: Readable;
     try {
       raw = await this.store.get(contentsKey(m.name));
@@ -173,8 +169,7 @@ export class VeleroRepository extends SnapshotRepository {
         );
       throw err;
     }
-    raw.on('error', (err) => stored.destroy(err));
-    raw.pipe(stored);
+    const stored = HashCounter.reading(raw);
     return {
       stream: stored,
       checkIntegrity: async () => {
