@@ -197,8 +197,10 @@ async function main(): Promise<void> {
           mapping: mapping(suffix),
         });
       try {
-        // The limit for restore: the best of raw creates at several concurrencies.
-        for (const c of CREATE_CONCURRENCIES) {
+        // The limit for restore: the best of raw creates at several concurrencies, in an order
+        // rotated each run, so that no concurrency always meets the cluster first.
+        const k = run % CREATE_CONCURRENCIES.length;
+        for (const c of [...CREATE_CONCURRENCIES.slice(k), ...CREATE_CONCURRENCIES.slice(0, k)]) {
           const suffix = `raw${run}c${c}`;
           record(createKey(c), await rawCreates(kubeconfig, plan(suffix), c, quiet));
           await dropNamespaces(client, [...mapping(suffix).values()]);
