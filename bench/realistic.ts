@@ -127,6 +127,8 @@ function container(r: Rand, name: string, cm: string, secret: string): Record<st
     timeoutSeconds: 1,
     failureThreshold: 3,
   });
+  // The API server refuses a memory request above the limit: the limit is a multiple of it.
+  const memory = int(r, 1, 16);
   return {
     name,
     image: `${pick(r, IMAGES)}:${int(r, 1, 17)}.${int(r, 0, 9)}.${int(r, 0, 9)}`,
@@ -135,8 +137,8 @@ function container(r: Rand, name: string, cm: string, secret: string): Record<st
     env,
     envFrom: [{ configMapRef: { name: cm } }],
     resources: {
-      requests: { cpu: `${int(r, 1, 10) * 50}m`, memory: `${int(r, 1, 16) * 64}Mi` },
-      limits: { cpu: String(int(r, 1, 4)), memory: `${int(r, 2, 32) * 64}Mi` },
+      requests: { cpu: `${int(r, 1, 10) * 50}m`, memory: `${memory * 64}Mi` },
+      limits: { cpu: String(int(r, 1, 4)), memory: `${memory * int(r, 1, 4) * 64}Mi` },
     },
     livenessProbe: probe('/healthz'),
     readinessProbe: probe('/ready'),
