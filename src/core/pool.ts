@@ -23,3 +23,61 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: workers }, worker));
   return results;
 }
+
+/** What `mapAdaptive` asks of its limit (core/adaptive.ts). */
+export interface InFlightLimit {
+  readonly current: number;
+  pauseLeft(now: number): number;
+}
+
+/**
+ * `mapLimit` with a limit that changes while it runs: before each start it asks how many may
+ * be in flight and whether the server asked for a pause; rejects on the first failure.
+ */
+export function mapAdaptive<T, R>(
+  items: readonly T[],
+  limit: InFlightLimit,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  if (items.length === 0) return Promise.resolve(results);
+  return new Promise<R[]>((resolve, reject) => {
+    let next = 0;
+    let inFlight = 0;
+    let failed = false;
+    let timer: NodeJS.Timeout | undefined;
+    const pump = (): void => {
+      if (failed) return;
+      if (next >= items.length) {
+        if (inFlight === 0) resolve(results);
+        return;
+      }
+      const wait = limit.pauseLeft(Date.now());
+      if (wait > 0) {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          pump();
+        }, wait);
+        return;
+      }
+      // At least one in flight, whatever the limit says, so the run always progresses.
+      while (next < items.length && (inFlight === 0 || inFlight < limit.current)) {
+        const i = next++;
+        inFlight++;
+        fn(items[i] as T, i).then(
+          (r) => {
+            results[i] = r;
+            inFlight--;
+            pump();
+          },
+          (err: unknown) => {
+            failed = true;
+            if (timer) clearTimeout(timer);
+            reject(err);
+          },
+        );
+      }
+    };
+    pump();
+  });
+}

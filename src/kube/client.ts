@@ -81,8 +81,17 @@ function backoff(attempt: number, retryAfter?: number): number {
   return Math.random() * Math.min(200 * 2 ** attempt, 5000);
 }
 
+/** Told of every answer the API server gives (retried ones included): how fast, and whether it throttled. */
+export type ResponseObserver = (answer: {
+  method: string;
+  status: number;
+  ms: number;
+  retryAfterMs?: number;
+}) => void;
+
 export class KubeClient {
   readonly server: string;
+  private readonly observers = new Set<ResponseObserver>();
   readonly contextName: string;
   private readonly agent: Agent | HttpAgent;
   private readonly base: URL;
@@ -110,6 +119,12 @@ export class KubeClient {
     env: NodeJS.ProcessEnv = process.env,
   ): KubeClient {
     return new KubeClient(loadConnection(opts, env), concurrency, opts.requestTimeoutMs);
+  }
+
+  /** Observes every answer until the returned function is called. */
+  observe(observer: ResponseObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** The kubeconfig context's default namespace, if it names one. */
@@ -201,6 +216,7 @@ export class KubeClient {
       headers['Content-Length'] = String(body.length);
     }
     const send = url.protocol === 'http:' ? httpRequest : request;
+    const started = performance.now();
     return new Promise<T>((resolve, reject) => {
       const req = send(url, { ...tls, method, headers, agent: this.agent as Agent }, (res) => {
         this.answered = true;
@@ -209,6 +225,16 @@ export class KubeClient {
         res.on('error', reject);
         res.on('end', () => {
           const status = res.statusCode ?? 0;
+          if (this.observers.size > 0) {
+            const after = Number(res.headers['retry-after']);
+            const answer = {
+              method,
+              status,
+              ms: performance.now() - started,
+              ...(Number.isFinite(after) && after > 0 ? { retryAfterMs: after * 1000 } : {}),
+            };
+            for (const o of this.observers) o(answer);
+          }
           if (params.raw && status >= 200 && status < 300)
             return resolve(Buffer.concat(chunks) as T);
           const text = Buffer.concat(chunks).toString('utf8');

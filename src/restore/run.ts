@@ -1,8 +1,9 @@
 // The restore runner: executes a plan against the cluster. It never modifies or deletes an
 // existing object; per-object failures are results, not exceptions.
 
+import { AdaptiveLimit, AUTO_CONCURRENCY } from '../core/adaptive.js';
 import { errorMessage, UserError } from '../core/errors.js';
-import { mapLimit } from '../core/pool.js';
+import { mapAdaptive, mapLimit } from '../core/pool.js';
 import {
   CLUSTER_ROLE_BINDINGS,
   CLUSTER_ROLES,
@@ -10,7 +11,7 @@ import {
   ROLE_BINDINGS,
 } from '../core/resource-names.js';
 import type { KubeObject } from '../core/types.js';
-import { ApiError, type KubeClient } from '../kube/client.js';
+import { ApiError, type KubeClient, type ResponseObserver } from '../kube/client.js';
 import { objectPath } from '../kube/discovery.js';
 import { getIfAllowed, waitForCrds, waitUntilGone } from './cluster.js';
 import { type InPlan, plannedDependency } from './dry-run.js';
@@ -67,7 +68,11 @@ type ClusterMode = Exclude<RunMode, { kind: 'client-dry-run' }>;
 
 export interface RunOptions extends RestoreOptions {
   mode: RunMode;
-  concurrency?: number;
+  /**
+   * Creates in flight at once within a tier: a number (default 16), or `auto`, which adapts
+   * to the API server (core/adaptive.ts) between 1 and AUTO_CONCURRENCY.max.
+   */
+  concurrency?: number | 'auto';
   onProgress?: (done: number, total: number) => void;
   /** Aborting it stops the run before its next create (what was created stays). */
   signal?: AbortSignal;
@@ -77,6 +82,17 @@ export interface RunOptions extends RestoreOptions {
   waitTerminatingMs?: number;
   /** Told when the restore starts waiting for an object being deleted. */
   onWaiting?: (what: string, holders: string) => void;
+}
+
+/**
+ * Feeds the limit what the server answers: the latency of creates and patches (lookups are
+ * LISTs, whose time says nothing of what a create costs), and every 429 of any request.
+ */
+function adaptTo(limit: AdaptiveLimit): ResponseObserver {
+  return ({ method, status, ms, retryAfterMs }) => {
+    if (status === 429) limit.throttled(Date.now(), retryAfterMs);
+    else if ((method === 'POST' || method === 'PATCH') && status < 300) limit.answered(ms);
+  };
 }
 
 /** The report's `dryRun` (scripts read it): set by the two dry runs, absent otherwise. */
@@ -220,7 +236,14 @@ async function restoreWith(
   const { client } = mode;
   const persists = changesCluster(mode);
   const withDiff = withFieldDiffs(mode);
-  const concurrency = opts.concurrency ?? 16;
+  const fixed = opts.concurrency === 'auto' ? undefined : (opts.concurrency ?? 16);
+  const concurrency = fixed ?? AUTO_CONCURRENCY.initial;
+  // diff sends no create: nothing to adapt to.
+  const limiter =
+    fixed === undefined && mode.kind !== 'compare'
+      ? new AdaptiveLimit(AUTO_CONCURRENCY)
+      : undefined;
+  const stopObserving = limiter && client.observe(adaptTo(limiter));
   const waitMs = opts.waitTerminatingMs ?? DEFAULT_WAIT_TERMINATING_MS;
   let done = 0;
   const progress = () => opts.onProgress?.(done, all.length);
@@ -357,6 +380,15 @@ async function restoreWith(
   for (const p of plan.tiers.flat()) existing.prefetch(p.type, p.namespace);
 
   // 3. Everything else, tier by tier.
-  for (const tier of plan.tiers) results.push(...(await mapLimit(tier, concurrency, createOne)));
+  try {
+    for (const tier of plan.tiers)
+      results.push(
+        ...(await (limiter
+          ? mapAdaptive(tier, limiter, createOne)
+          : mapLimit(tier, concurrency, createOne))),
+      );
+  } finally {
+    stopObserving?.();
+  }
   return report(snap, mode, results);
 }

@@ -163,6 +163,7 @@ export function kubectl(...args: string[]): string {
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
     },
   );
 }

@@ -2,6 +2,7 @@
 // with --dry-run, plans or validates it); diff compares. Neither changes an existing object.
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
+import { AUTO_CONCURRENCY } from '../../core/adaptive.js';
 import { parseDuration } from '../../core/duration.js';
 import { CommandFailed, EXIT, errorMessage, Interrupted, UserError } from '../../core/errors.js';
 import { validateSnapshotName } from '../../core/names.js';
@@ -63,8 +64,8 @@ export interface RestoreCommandOptions extends SnapshotTargetOptions {
   mode: RestoreModeKind;
   /** Also a Velero backup that did not complete (Failed, InProgress, …). */
   allowPartial: boolean;
-  /** Creates in flight at once within a tier, and connections to the API server. */
-  concurrency: number;
+  /** Creates in flight at once within a tier (`auto`: adaptive), and connections to the API server. */
+  concurrency: number | 'auto';
   /** Give created objects the backup's field owners (`--keep-field-owners`, default true). */
   keepFieldOwners: boolean;
   /** How long to wait for each object being deleted (`--wait-terminating`; 0: do not wait). */
@@ -93,7 +94,7 @@ interface RestoreArgs extends TargetArgs {
   'keep-field-owners'?: boolean;
   'wait-terminating'?: string;
   'dry-run'?: string;
-  concurrency?: number;
+  concurrency?: string;
 }
 
 interface DiffArgs extends TargetArgs {
@@ -244,12 +245,18 @@ export function waitTerminatingFrom(text: string | undefined): number {
   return parseDuration(text.trim());
 }
 
-function concurrencyFrom(n: number | undefined): number {
-  const v = n ?? 16;
-  if (!Number.isInteger(v) || v < 1) {
+/**
+ * --concurrency: a fixed number (16 by default), or `auto`, which adapts to the API server;
+ * not the default until the benchmark shows it pays (docs/performance.md).
+ */
+export function concurrencyFrom(text: string | undefined): number | 'auto' {
+  const t = (text ?? '16').trim();
+  if (t === 'auto') return 'auto';
+  const v = Number(t);
+  if (t === '' || !Number.isInteger(v) || v < 1) {
     throw new UserError(
-      `--concurrency must be a whole number of at least 1${Number.isNaN(v) ? '' : `, not "${v}"`}`,
-      'it is how many creates are in flight at once; the default is 16',
+      `--concurrency must be auto or a whole number of at least 1, not "${t}"`,
+      'it is how many creates are in flight at once (default 16); auto adapts to what the API server takes',
     );
   }
   return v;
@@ -295,9 +302,12 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
           'client: print the plan; server: the API server validates every create, nothing persists',
       })
       .option('concurrency', {
-        type: 'number',
-        default: 16,
-        describe: 'Creates in flight at once within a tier',
+        type: 'string',
+        requiresArg: true,
+        coerce: lastValue,
+        describe:
+          'Creates in flight at once within a tier; auto: start at 16, adapt to the API server (1 to 64)',
+        defaultDescription: '16',
       })
       .option('allow-partial', {
         type: 'boolean',
@@ -343,7 +353,13 @@ export const restoreCommand: Command<RestoreArgs, RestoreCommandOptions> = {
     const mode: RunMode =
       o.mode === 'client-dry-run'
         ? { kind: o.mode }
-        : { kind: o.mode, client: await deps.kube(o.kube, o.concurrency) };
+        : {
+            kind: o.mode,
+            client: await deps.kube(
+              o.kube,
+              o.concurrency === 'auto' ? AUTO_CONCURRENCY.max : o.concurrency,
+            ),
+          };
     const plan = await planWithRules(o, () =>
       mode.kind === 'client-dry-run' ? deps.kube(o.kube) : Promise.resolve(mode.client),
     );

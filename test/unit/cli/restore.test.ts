@@ -155,6 +155,7 @@ describe('restore options', () => {
 
   it('takes --concurrency as the creates in flight', async () => {
     expect((await restore(['shop-1', '--concurrency', '4'])).concurrency).toBe(4);
+    expect((await restore(['shop-1', '--concurrency=auto'])).concurrency).toBe('auto');
   });
 
   it('names the key files from the flags, the identity file else from KUBECTL_SNAPSHOT_IDENTITY_FILE', async () => {
@@ -226,11 +227,11 @@ describe('restore and diff refuse bad flags before anything runs', () => {
     [['restore', 'a', '-l', 'a in (b'], 'error: invalid label selector "a in (b"'],
     [
       ['restore', 'a', '--concurrency', 'many'],
-      'error: --concurrency must be a whole number of at least 1\n',
+      'error: --concurrency must be auto or a whole number of at least 1, not "many"\n',
     ],
     [
       ['restore', 'a', '--concurrency', '0'],
-      'error: --concurrency must be a whole number of at least 1, not "0"',
+      'error: --concurrency must be auto or a whole number of at least 1, not "0"',
     ],
     [['restore', 'Bad_Name'], 'error: invalid snapshot name "Bad_Name"'],
   ])('%j is refused with %s', async (argv, message) => {
