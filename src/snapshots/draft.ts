@@ -27,6 +27,30 @@ export interface ArchiveUpload {
   failed: Promise<never>;
 }
 
+/** An archive being stored: done when the store has it all, and the hash of what it took. */
+export interface StoringArchive {
+  done: Promise<void>;
+  stored: HashCounter;
+}
+
+/**
+ * Starts storing `input` under `key`, hashing the bytes on their way: the archive's upload
+ * for the draft, and its `failed` for the producer (ArchiveUpload).
+ */
+export function storeArchive(
+  store: ObjectStore,
+  key: string,
+  input: Readable,
+): { upload: StoringArchive; failed: Promise<never> } {
+  const stored = new HashCounter();
+  input.on('error', (err) => stored.destroy(err));
+  const done = store.put(key, input.pipe(stored)).then(() => {});
+  done.catch(() => {});
+  const failed = done.then(() => new Promise<never>(() => {}));
+  failed.catch(() => {});
+  return { upload: { done, stored }, failed };
+}
+
 /** One object as the backup stores it. */
 export interface DraftObject {
   loc: ObjectLocation;
@@ -55,7 +79,7 @@ export class SnapshotDraft implements BackupDraft {
   /** Only this user reads what the archive would unpack to. */
   readonly entryMode = 0o600;
 
-  private upload?: { done: Promise<void>; stored: HashCounter };
+  private upload?: StoringArchive;
 
   constructor(
     private readonly store: ObjectStore,
@@ -81,14 +105,9 @@ export class SnapshotDraft implements BackupDraft {
 
   /** Starts storing the archive read from `source`, encrypted when the snapshot is. */
   async startArchive(source: Readable): Promise<ArchiveUpload> {
-    const stored = new HashCounter();
     const input = this.encryption ? await encryptStream(source, this.encryption) : source;
-    input.on('error', (err) => stored.destroy(err));
-    const done = this.store.put(archiveKey(this.name), input.pipe(stored)).then(() => {});
-    done.catch(() => {});
-    this.upload = { done, stored };
-    const failed = done.then(() => new Promise<never>(() => {}));
-    failed.catch(() => {});
+    const { upload, failed } = storeArchive(this.store, archiveKey(this.name), input);
+    this.upload = upload;
     return { failed };
   }
 

@@ -6,10 +6,16 @@
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { FORMAT_VERSION } from '../../archive/format.js';
-import { HashCounter } from '../../core/hash.js';
 import { parseApiVersion, type SnapshotManifest } from '../../core/types.js';
 import type { ObjectStore } from '../../storage/store.js';
-import type { ArchiveUpload, BackupDraft, DraftObject, ManifestFields } from '../draft.js';
+import {
+  type ArchiveUpload,
+  type BackupDraft,
+  type DraftObject,
+  type ManifestFields,
+  type StoringArchive,
+  storeArchive,
+} from '../draft.js';
 import { veleroEntryPaths } from './entries.js';
 import { contentsKey, logKey, metadataKey, resourceListKey, volumeSnapshotsKey } from './layout.js';
 import { noVolumeSnapshots, ResourceList, veleroBackupJson, veleroLogText } from './write.js';
@@ -21,7 +27,7 @@ export class VeleroDraft implements BackupDraft {
    */
   readonly entryMode = 0o755;
   private readonly resources = new ResourceList();
-  private upload?: { done: Promise<void>; stored: HashCounter };
+  private upload?: StoringArchive;
 
   constructor(
     private readonly store: ObjectStore,
@@ -34,13 +40,8 @@ export class VeleroDraft implements BackupDraft {
   }
 
   async startArchive(source: Readable): Promise<ArchiveUpload> {
-    const stored = new HashCounter();
-    source.on('error', (err) => stored.destroy(err));
-    const done = this.store.put(contentsKey(this.name), source.pipe(stored)).then(() => {});
-    done.catch(() => {});
-    this.upload = { done, stored };
-    const failed = done.then(() => new Promise<never>(() => {}));
-    failed.catch(() => {});
+    const { upload, failed } = storeArchive(this.store, contentsKey(this.name), source);
+    this.upload = upload;
     return { failed };
   }
 
