@@ -27,7 +27,16 @@ import { readArchive } from '../../src/archive/reader.js';
 import { mapLimit } from '../../src/core/pool.js';
 import type { SnapshotManifest } from '../../src/core/types.js';
 import { type Cluster, startCluster } from '../cluster/harness.js';
-import { configMap, namespace, type Obj, secret, service, serviceAccount } from './fixtures.js';
+import {
+  configMap,
+  fewSeatsPriorityLevel,
+  flowSchemaFor,
+  namespace,
+  type Obj,
+  secret,
+  service,
+  serviceAccount,
+} from './fixtures.js';
 import { type CliResult, kubeConfig, objects, tempDir, uniqueName, until } from './helpers.js';
 import { expectCleanError, filesBelow } from './storage-kinds.js';
 
@@ -583,48 +592,10 @@ describe('API Priority and Fairness rejecting requests with 429', () => {
         },
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
       },
-      // One nominal share out of ~250: a concurrency limit of ~3 seats, nothing lent or
-      // borrowed, and requests beyond it rejected at once (429) instead of queued.
-      {
-        apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
-        kind: 'PriorityLevelConfiguration',
-        metadata: { name: level },
-        spec: {
-          type: 'Limited',
-          limited: {
-            nominalConcurrencyShares: 1,
-            lendablePercent: 0,
-            borrowingLimitPercent: 0,
-            limitResponse: { type: 'Reject' },
-          },
-        },
-      },
+      // Requests beyond its ~3 seats rejected at once (429) instead of queued.
+      fewSeatsPriorityLevel(level),
       // Matched before every default FlowSchema except `exempt` and `probes`.
-      {
-        apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
-        kind: 'FlowSchema',
-        metadata: { name: level },
-        spec: {
-          priorityLevelConfiguration: { name: level },
-          matchingPrecedence: 10,
-          distinguisherMethod: { type: 'ByUser' },
-          rules: [
-            {
-              subjects: [{ kind: 'User', user: { name: user } }],
-              resourceRules: [
-                {
-                  verbs: ['*'],
-                  apiGroups: ['*'],
-                  resources: ['*'],
-                  namespaces: ['*'],
-                  clusterScope: true,
-                },
-              ],
-              nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-            },
-          ],
-        },
-      },
+      flowSchemaFor(level, level, { kind: 'User', user: { name: user } }),
     ]);
     levelUid = (
       (await readObj({

@@ -3,12 +3,20 @@
 // the rest with 429. `--concurrency auto` (core/adaptive.ts) backs off and finishes with
 // nothing failed; the server's own metrics show it did throttle the restore.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configMap, create, namespace, type Obj, roleBinding, serviceAccount } from './fixtures.js';
+import {
+  configMap,
+  create,
+  fewSeatsPriorityLevel,
+  flowSchemaFor,
+  namespace,
+  type Obj,
+  roleBinding,
+  serviceAccount,
+} from './fixtures.js';
 import { kubectl, objects, uniqueName, until } from './helpers.js';
 import { serviceAccountToken, tokenKubeconfig } from './service-accounts.js';
 import { directoryStorage, type StorageKind } from './storage-kinds.js';
 
-const FLOW = 'flowcontrol.apiserver.k8s.io/v1';
 const OBJECTS = 150;
 
 /** Requests of a priority level the API server rejected so far (its own metric). */
@@ -32,49 +40,14 @@ describe('a restore throttled by API Priority and Fairness', () => {
   let storage: StorageKind;
   let as: { KUBECONFIG: string };
   const config: Obj[] = [
-    {
-      apiVersion: FLOW,
-      kind: 'PriorityLevelConfiguration',
-      metadata: { name: level },
-      spec: {
-        type: 'Limited',
-        limited: {
-          nominalConcurrencyShares: 1,
-          lendablePercent: 0,
-          limitResponse: {
-            type: 'Queue',
-            queuing: { queues: 1, handSize: 1, queueLengthLimit: 4 },
-          },
-        },
-      },
-    },
-    {
-      apiVersion: FLOW,
-      kind: 'FlowSchema',
-      metadata: { name: level },
-      spec: {
-        priorityLevelConfiguration: { name: level },
-        matchingPrecedence: 500,
-        distinguisherMethod: { type: 'ByUser' },
-        rules: [
-          {
-            subjects: [
-              { kind: 'ServiceAccount', serviceAccount: { name: 'restorer', namespace: dst } },
-            ],
-            resourceRules: [
-              {
-                verbs: ['*'],
-                apiGroups: ['*'],
-                resources: ['*'],
-                namespaces: ['*'],
-                clusterScope: true,
-              },
-            ],
-            nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-          },
-        ],
-      },
-    },
+    fewSeatsPriorityLevel(level, {
+      type: 'Queue',
+      queuing: { queues: 1, handSize: 1, queueLengthLimit: 4 },
+    }),
+    flowSchemaFor(level, level, {
+      kind: 'ServiceAccount',
+      serviceAccount: { name: 'restorer', namespace: dst },
+    }),
   ];
 
   beforeAll(async () => {
