@@ -82,3 +82,57 @@ export class AdaptiveLimit {
 function clamp(v: number, min: number, max: number): number {
   return Math.max(min, Math.min(max, v));
 }
+
+/**
+ * The adaptive limit as a gate for request attempts: an attempt waits for a slot and gives it
+ * back when answered. A request that sleeps before a retry holds no slot, so the server's
+ * seats are offered to requests ready to go rather than kept for ones that are waiting.
+ */
+export class AdaptiveGate {
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    readonly limit: AdaptiveLimit,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  acquire(): Promise<void> {
+    if (this.waiting.length === 0 && this.free()) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    const slot = new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.drain();
+    return slot;
+  }
+
+  release(): void {
+    this.inFlight--;
+    this.drain();
+  }
+
+  /** Attempts in flight now (for tests and the report). */
+  get active(): number {
+    return this.inFlight;
+  }
+
+  private free(): boolean {
+    return this.limit.pauseLeft(this.now()) === 0 && this.inFlight < this.limit.current;
+  }
+
+  private drain(): void {
+    while (this.waiting.length > 0 && this.free()) {
+      this.inFlight++;
+      this.waiting.shift()?.();
+    }
+    // Paused by a Retry-After with nothing in flight to release a slot later: wake up then.
+    const pause = this.limit.pauseLeft(this.now());
+    if (this.waiting.length > 0 && pause > 0 && !this.timer)
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.drain();
+      }, pause);
+  }
+}

@@ -89,9 +89,18 @@ export type ResponseObserver = (answer: {
   retryAfterMs?: number;
 }) => void;
 
+/** Limits the attempts of mutating requests in flight (core/adaptive.ts AdaptiveGate). */
+export interface AttemptGate {
+  acquire(): Promise<void>;
+  release(): void;
+}
+
+const GATED_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 export class KubeClient {
   readonly server: string;
   private readonly observers = new Set<ResponseObserver>();
+  private gate?: AttemptGate;
   readonly contextName: string;
   private readonly agent: Agent | HttpAgent;
   private readonly base: URL;
@@ -127,6 +136,14 @@ export class KubeClient {
     return () => this.observers.delete(observer);
   }
 
+  /** Every attempt of a mutating request waits for `gate` until the returned function is called. */
+  gateWrites(gate: AttemptGate): () => void {
+    this.gate = gate;
+    return () => {
+      if (this.gate === gate) this.gate = undefined;
+    };
+  }
+
   /** The kubeconfig context's default namespace, if it names one. */
   get defaultNamespace(): string | undefined {
     return this.conn.namespace;
@@ -137,7 +154,7 @@ export class KubeClient {
     let answers = 0; // retryable HTTP answers (429, 5xx) so far: at most MAX_ATTEMPTS in all
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once<T>(method, path, params);
+        return await this.attempt<T>(method, path, params);
       } catch (err) {
         // A server that answered before and now does not connect in time may be restarting;
         // one that never answered, or took a request and went silent, is not retried.
@@ -167,6 +184,18 @@ export class KubeClient {
         }
         await sleep(wait);
       }
+    }
+  }
+
+  /** One attempt, through the gate when one is set and the request writes. */
+  private async attempt<T>(method: string, path: string, params: RequestParams): Promise<T> {
+    const gate = GATED_METHODS.has(method) ? this.gate : undefined;
+    if (!gate) return this.once<T>(method, path, params);
+    await gate.acquire();
+    try {
+      return await this.once<T>(method, path, params);
+    } finally {
+      gate.release();
     }
   }
 

@@ -1,9 +1,9 @@
 // The restore runner: executes a plan against the cluster. It never modifies or deletes an
 // existing object; per-object failures are results, not exceptions.
 
-import { AdaptiveLimit, AUTO_CONCURRENCY } from '../core/adaptive.js';
+import { AdaptiveGate, AdaptiveLimit, AUTO_CONCURRENCY } from '../core/adaptive.js';
 import { errorMessage, UserError } from '../core/errors.js';
-import { mapAdaptive, mapLimit } from '../core/pool.js';
+import { mapLimit } from '../core/pool.js';
 import {
   CLUSTER_ROLE_BINDINGS,
   CLUSTER_ROLES,
@@ -238,12 +238,13 @@ async function restoreWith(
   const withDiff = withFieldDiffs(mode);
   const fixed = opts.concurrency === 'auto' ? undefined : (opts.concurrency ?? 16);
   const concurrency = fixed ?? AUTO_CONCURRENCY.initial;
-  // diff sends no create: nothing to adapt to.
-  const limiter =
+  // `auto`: the creates of a tier all start (up to AUTO_CONCURRENCY.max) and the adaptive
+  // gate decides how many attempts are in flight; diff sends no create, nothing to adapt to.
+  const gate =
     fixed === undefined && mode.kind !== 'compare'
-      ? new AdaptiveLimit(AUTO_CONCURRENCY)
+      ? new AdaptiveGate(new AdaptiveLimit(AUTO_CONCURRENCY))
       : undefined;
-  const stopObserving = limiter && client.observe(adaptTo(limiter));
+  const ungate = gate && [client.observe(adaptTo(gate.limit)), client.gateWrites(gate)];
   const waitMs = opts.waitTerminatingMs ?? DEFAULT_WAIT_TERMINATING_MS;
   let done = 0;
   const progress = () => opts.onProgress?.(done, all.length);
@@ -380,15 +381,11 @@ async function restoreWith(
   for (const p of plan.tiers.flat()) existing.prefetch(p.type, p.namespace);
 
   // 3. Everything else, tier by tier.
+  const perTier = gate ? AUTO_CONCURRENCY.max : concurrency;
   try {
-    for (const tier of plan.tiers)
-      results.push(
-        ...(await (limiter
-          ? mapAdaptive(tier, limiter, createOne)
-          : mapLimit(tier, concurrency, createOne))),
-      );
+    for (const tier of plan.tiers) results.push(...(await mapLimit(tier, perTier, createOne)));
   } finally {
-    stopObserving?.();
+    for (const stop of ungate ?? []) stop();
   }
   return report(snap, mode, results);
 }

@@ -1,7 +1,6 @@
-// The adaptive restore concurrency (core/adaptive.ts) and the pool that follows it.
+// The adaptive restore concurrency (core/adaptive.ts): the limit and the gate of attempts.
 import { describe, expect, it } from 'vitest';
-import { AdaptiveLimit } from '../../src/core/adaptive.js';
-import { mapAdaptive } from '../../src/core/pool.js';
+import { AdaptiveGate, AdaptiveLimit } from '../../src/core/adaptive.js';
 
 const limit = (initial = 16, max = 64) => new AdaptiveLimit({ initial, min: 1, max });
 
@@ -52,66 +51,52 @@ describe('the adaptive limit', () => {
   });
 });
 
-describe('mapAdaptive', () => {
-  /** A task that records how many run at once, settling when released. */
-  function tracked() {
-    let running = 0;
-    const peaks: number[] = [];
-    const release: (() => void)[] = [];
-    const fn = async (n: number) => {
-      running++;
-      peaks.push(running);
-      await new Promise<void>((r) => release.push(r));
-      running--;
-      return n * 2;
-    };
-    return { fn, peaks, release };
-  }
+describe('the adaptive gate of request attempts', () => {
+  const settled = () => new Promise((r) => setTimeout(r, 0));
 
-  it('keeps as many in flight as the limit says when each starts, and answers in order', async () => {
-    const l = { current: 2, pauseLeft: () => 0 };
-    const t = tracked();
-    const done = mapAdaptive([1, 2, 3, 4, 5], l, t.fn);
-    await Promise.resolve();
-    expect(t.peaks).toEqual([1, 2]);
-    l.current = 4;
-    t.release.shift()?.();
-    await new Promise((r) => setTimeout(r, 0));
-    expect(Math.max(...t.peaks)).toBe(4);
-    while (t.release.length > 0) {
-      t.release.shift()?.();
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    expect(await done).toEqual([2, 4, 6, 8, 10]);
+  it('lets as many attempts in as the limit says; the next one when one is answered', async () => {
+    const gate = new AdaptiveGate(limit(2));
+    const admitted: number[] = [];
+    for (let i = 0; i < 4; i++) void gate.acquire().then(() => admitted.push(i));
+    await settled();
+    expect(admitted).toEqual([0, 1]);
+    gate.release();
+    await settled();
+    expect(admitted).toEqual([0, 1, 2]);
+    expect(gate.active).toBe(2);
   });
 
-  it('starts nothing while the server asked for a pause, then goes on', async () => {
-    let pausedUntil = Date.now() + 30;
-    const l = { current: 4, pauseLeft: (now: number) => Math.max(0, pausedUntil - now) };
-    const started: number[] = [];
-    const out = await mapAdaptive([1, 2], l, async (n) => {
-      started.push(Date.now());
-      pausedUntil = 0;
-      return n;
+  it('admits more once the limit grows, fewer after a 429', async () => {
+    const gate = new AdaptiveGate(limit(2));
+    const admitted: number[] = [];
+    for (let i = 0; i < 8; i++) void gate.acquire().then(() => admitted.push(i));
+    await settled();
+    gate.limit.answered(5);
+    gate.limit.answered(5); // slow start: 4
+    gate.release();
+    await settled();
+    expect(gate.active).toBe(4);
+    gate.limit.throttled(Date.now()); // 2: no new attempt until two are answered
+    gate.release();
+    gate.release();
+    await settled();
+    expect(gate.active).toBe(2);
+  });
+
+  it('at its minimum, holds waiting attempts for the Retry-After, then lets them go', async () => {
+    let now = 0;
+    const gate = new AdaptiveGate(limit(1), () => now);
+    await gate.acquire();
+    gate.limit.throttled(now, 20);
+    let admitted = false;
+    void gate.acquire().then(() => {
+      admitted = true;
     });
-    expect(out).toEqual([1, 2]);
-    expect(started.length).toBe(2);
-  });
-
-  it('rejects with the first failure and starts nothing after it', async () => {
-    const l = { current: 1, pauseLeft: () => 0 };
-    const seen: number[] = [];
-    await expect(
-      mapAdaptive([1, 2, 3], l, async (n) => {
-        seen.push(n);
-        if (n === 2) throw new Error('boom');
-        return n;
-      }),
-    ).rejects.toThrow('boom');
-    expect(seen).toEqual([1, 2]);
-  });
-
-  it('answers an empty list at once', async () => {
-    expect(await mapAdaptive([], { current: 0, pauseLeft: () => 0 }, async () => 1)).toEqual([]);
+    gate.release();
+    await settled();
+    expect(admitted).toBe(false);
+    now = 25;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(admitted).toBe(true);
   });
 });
