@@ -33,6 +33,9 @@ export interface BenchReport {
   velero: VeleroOutcome;
 }
 
+/** The restore with `--concurrency auto` (core/adaptive.ts), beside the default fixed 16. */
+export const AUTO_RESTORE = 'kubectl-snapshot restore (empty, --concurrency auto)';
+
 /** The best raw-create concurrency by median rate: the restore's limit. */
 export function bestCreate(results: Record<string, Sample[]>): number | undefined {
   let best: { c: number; rate: number } | undefined;
@@ -98,6 +101,7 @@ export function renderTable(r: BenchReport): string {
     note(
       `${(rate('kubectl-snapshot restore (empty)') / rate('kubectl create -f')).toFixed(2)}x kubectl create`,
     );
+  row(AUTO_RESTORE, limit);
   row('kubectl-snapshot restore (all exist)', 'kubectl-snapshot restore (empty)');
   const { jsonCost } = r;
   const backupMs = secs('kubectl-snapshot backup') * 1000;

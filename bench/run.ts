@@ -42,7 +42,7 @@ import {
   planPinning,
   tasksetOnPath,
 } from './pin.js';
-import { type VeleroOutcome, writeReport } from './report.js';
+import { AUTO_RESTORE, type VeleroOutcome, writeReport } from './report.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const launcher = join(root, 'bin', 'kubectl-snapshot');
@@ -228,6 +228,32 @@ async function main(): Promise<void> {
         peakRssMiB: m.peakRssMiB,
         cpuSeconds: m.cpuSeconds,
       });
+      // The same restore with the adaptive concurrency, into namespaces of its own.
+      const autoMapping = mapping(`ra${run}`);
+      await quiet();
+      const auto = await measureProcess(
+        launcher,
+        [
+          'restore',
+          name,
+          '--storage',
+          store,
+          ...[...autoMapping].flatMap(([from, to]) => ['--namespace-mapping', `${from}=${to}`]),
+          '--concurrency',
+          'auto',
+          '-o',
+          'json',
+        ],
+        env,
+      );
+      record(AUTO_RESTORE, {
+        seconds: auto.seconds,
+        objects:
+          (JSON.parse(auto.stdout) as { totals: Record<string, number> }).totals.created ?? 0,
+        peakRssMiB: auto.peakRssMiB,
+        cpuSeconds: auto.cpuSeconds,
+      });
+      await dropNamespaces(client, [...autoMapping.values()]);
       // Measured on a settled cluster, as when a user runs it again later: not while the
       // Deployment controller is still making ReplicaSets for the restored Deployments.
       await replicaSetsSettled(client, [...mapping(`r${run}`).values()], deployments);
