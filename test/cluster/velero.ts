@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { KubeClient } from '../../src/kube/client.js';
 import { freePort, type S3Info } from './harness.js';
+import { machineLock } from './machine-lock.js';
 
 const execFileP = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -174,8 +175,30 @@ function yamlString(s: string): string {
 
 export async function startVelero(opts: VeleroOptions): Promise<Velero> {
   const log = opts.log ?? (() => {});
-  const { kubectl, kubeconfig, s3, workDir } = opts;
+  const { workDir } = opts;
   mkdirSync(workDir, { recursive: true });
+  const release = await machineLock('velero-server', log);
+  let velero: Velero;
+  try {
+    velero = await startLocked(opts, log);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return {
+    ...velero,
+    stop: async () => {
+      try {
+        await velero.stop();
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+async function startLocked(opts: VeleroOptions, log: (line: string) => void): Promise<Velero> {
+  const { kubectl, kubeconfig, s3, workDir } = opts;
   const k = (args: string[], input?: string) =>
     new Promise<string>((res, rej) => {
       const child = execFile(
@@ -203,7 +226,11 @@ export async function startVelero(opts: VeleroOptions): Promise<Velero> {
     '-l',
     'component=velero',
   ]);
-  await k(['create', 'namespace', VELERO_NAMESPACE]);
+  // Another velero server (another test file) may have used the namespace before.
+  await k(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: VELERO_NAMESPACE } }),
+  );
   // Every restore instantiates the built-in PodVolumeRestoreAction, which reads the image of
   // Deployment velero/velero and fails the whole restore ("deployments.apps \"velero\" not
   // found") without it. Out of cluster there is none, so create a stand-in with 0 replicas.
