@@ -52,10 +52,13 @@ interface Run {
   stderr: string;
 }
 
+/** HOME of kubectl and velero: their discovery caches go there, not into the working directory. */
+const home = tempDir('ks-velero-home-');
+
 async function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   try {
     const { stdout, stderr } = await execFileP(file, args, {
-      env: { PATH: process.env.PATH, ...env },
+      env: { PATH: process.env.PATH, HOME: home, ...env },
       maxBuffer: 1 << 26,
     });
     return { code: 0, stdout, stderr };
