@@ -29,7 +29,8 @@ export async function ensureNamespace(
   client: KubeClient,
   ns: PlannedObject,
   how: NamespaceStep,
-  createOne: (p: PlannedObject) => Promise<ObjectResult>,
+  /** Creates (or validates) an object; `absent`: known not to exist, no lookup needed. */
+  createOne: (p: PlannedObject, absent: boolean) => Promise<ObjectResult>,
   /** Filled with namespaces that do not exist (dry run: were not created). */
   absent: Set<string>,
 ): Promise<ObjectResult> {
@@ -62,7 +63,8 @@ export async function ensureNamespace(
       'skipped',
       'not readable by you; taken as existing: you may create objects in it',
     );
-  const r = await createOne(ns);
+  // Read just now (and waited out if it was being deleted): absent unless it was not readable.
+  const r = await createOne(ns, readable);
   if (how.dryRun && r.outcome === 'would-create') absent.add(ns.name);
   return r;
 }

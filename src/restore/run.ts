@@ -280,7 +280,8 @@ async function restoreWith(
     return { found: waited.state === 'replaced' ? waited.object : null };
   };
 
-  const createOne = async (p: PlannedObject): Promise<ObjectResult> => {
+  /** Creates (or validates) one object; `absent`: known not to exist, so not looked up. */
+  const createWith = async (p: PlannedObject, absent: boolean): Promise<ObjectResult> => {
     opts.signal?.throwIfAborted();
     try {
       if (p.namespace !== undefined && absentNamespaces.has(p.namespace)) {
@@ -300,7 +301,7 @@ async function restoreWith(
       const crd = crdNameOf(p.type);
       if (deletingCrds.has(crd)) return result(p, 'not-validated', crdDeletingNotValidated(crd));
       if (failedCrds.has(crd)) return result(p, 'failed', crdNotRestoredMessage(crd));
-      let found: string | KubeObject | null | undefined = await existing.lookup(p);
+      let found: string | KubeObject | null | undefined = absent ? null : await existing.lookup(p);
       // Not allowed to list its type: unknown, not absent. Asked by GET where GET is allowed.
       if (found === undefined) found = await getIfAllowed(client, p);
       const deleting =
@@ -347,6 +348,8 @@ async function restoreWith(
     }
   };
 
+  const createOne = (p: PlannedObject) => createWith(p, false);
+
   // 1. CRDs (one being deleted waited out), then wait until the API serves their resources.
   const crdResults = await mapLimit(plan.crds, concurrency, createOne);
   results.push(...crdResults);
@@ -367,7 +370,7 @@ async function restoreWith(
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onWaiting ? { onWaiting: opts.onWaiting } : {}),
       },
-      createOne,
+      createWith,
       absentNamespaces,
     );
     if (r.outcome === 'created') existing.createdNamespace(ns.name);

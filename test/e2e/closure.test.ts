@@ -1,19 +1,12 @@
 // The application closure end to end: an operator-shaped namespace, applied with
 // `kubectl apply --server-side` as users do, survives the loss of its namespace, its CRDs and
 // its ClusterRoles through a plain backup and restore. Checked with kubectl.
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crd } from './fixtures.js';
-import { cluster, tempDir, uniqueName, until } from './helpers.js';
+import { kubectl, tempDir, uniqueName, until } from './helpers.js';
 import { clusterPath, directoryStorage, readSnapshot, type StorageKind } from './storage-kinds.js';
-
-const kubectl = (...args: string[]) =>
-  execFileSync(join(cluster().binDir, 'kubectl'), ['--kubeconfig', cluster().kubeconfig, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
 
 /** `kubectl apply --server-side` of these objects, as one file. */
 function apply(dir: string, file: string, items: object[]): void {
