@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { VeleroResult } from '../test/cluster/velero.js';
+import type { ApfRun } from './apf.js';
 import { CREATE_CONCURRENCIES, createKey } from './baselines.js';
 import { median, type Sample } from './measure.js';
 import { describePinning, type PinPlan } from './pin.js';
@@ -30,11 +31,17 @@ export interface BenchReport {
   rawJsonBytes: number;
   jsonCost: JsonCost;
   results: Record<string, Sample[]>;
+  /** Restores throttled by API Priority and Fairness (bench/apf.ts); empty with --no-apf. */
+  apf: ApfRun[];
   velero: VeleroOutcome;
 }
 
 /** The restore with `--concurrency auto` (core/adaptive.ts), beside the default fixed 16. */
 export const AUTO_RESTORE = 'kubectl-snapshot restore (empty, --concurrency auto)';
+/** The backup with `--include-cluster-resources false`: what the closure costs. */
+export const NO_CLOSURE_BACKUP = 'kubectl-snapshot backup (no closure)';
+/** The restore's dependency check of every planned object, timed in this process. */
+export const PREFLIGHT = 'restore preflight (dependency check, in-process)';
 
 /** The best raw-create concurrency by median rate: the restore's limit. */
 export function bestCreate(results: Record<string, Sample[]>): number | undefined {
@@ -84,6 +91,12 @@ export function renderTable(r: BenchReport): string {
   row('list (raw API)');
   row('kubectl get -o json', 'list (raw API)');
   row('kubectl-snapshot backup', 'list (raw API)');
+  if (results[NO_CLOSURE_BACKUP]) {
+    row(NO_CLOSURE_BACKUP, 'list (raw API)');
+    note(
+      `the closure: +${(secs('kubectl-snapshot backup') - secs(NO_CLOSURE_BACKUP)).toFixed(2)} s, ${results['kubectl-snapshot backup']?.[0]?.objects ?? 0} against ${results[NO_CLOSURE_BACKUP]?.[0]?.objects ?? 0} objects`,
+    );
+  }
   if (r.kubectl)
     note(
       `${(rate('kubectl-snapshot backup') / rate('kubectl get -o json')).toFixed(2)}x kubectl get`,
@@ -103,6 +116,32 @@ export function renderTable(r: BenchReport): string {
     );
   row(AUTO_RESTORE, limit);
   row('kubectl-snapshot restore (all exist)', 'kubectl-snapshot restore (empty)');
+  if (results[PREFLIGHT])
+    rows.push([
+      PREFLIGHT,
+      `${(secs(PREFLIGHT) * 1000).toFixed(0)} ms for ${results[PREFLIGHT]?.[0]?.objects ?? 0} objects`,
+      '',
+      cpu(PREFLIGHT),
+      `${((secs(PREFLIGHT) / secs('kubectl-snapshot restore (empty)')) * 100).toFixed(1)}% of the restore into empty namespaces`,
+    ]);
+  for (const concurrency of ['16', 'auto'] as const) {
+    const runs = r.apf.filter((x) => x.concurrency === concurrency);
+    if (!runs.length) continue;
+    const s = median(runs.map((x) => x.seconds));
+    rows.push([
+      `restore under APF (3 seats, Reject), concurrency ${concurrency}`,
+      `${median(runs.map((x) => x.created / x.seconds)).toFixed(0)} obj/s (${s.toFixed(2)} s)`,
+      '',
+      `${median(runs.map((x) => (x.cpuSeconds / Math.max(1, x.created)) * 1000)).toFixed(2)} s`,
+      `failed ${runs.map((x) => x.failed).join('/')}; 429s ${runs.map((x) => x.rejected).join('/')}`,
+    ]);
+  }
+  {
+    const rateOf = (c: '16' | 'auto') =>
+      median(r.apf.filter((x) => x.concurrency === c).map((x) => x.created / x.seconds));
+    if (r.apf.some((x) => x.concurrency === '16') && r.apf.some((x) => x.concurrency === 'auto'))
+      note(`under APF: auto ${(rateOf('auto') / rateOf('16')).toFixed(2)}x the obj/s of fixed 16`);
+  }
   const { jsonCost } = r;
   const backupMs = secs('kubectl-snapshot backup') * 1000;
   rows.push([

@@ -11,6 +11,7 @@ import type { Selection } from '../src/core/types.js';
 import { KubeClient } from '../src/kube/client.js';
 import { discover } from '../src/kube/discovery.js';
 import { planRestore } from '../src/restore/plan.js';
+import { checkDependencies } from '../src/restore/preflight.js';
 import { loadSnapshot } from '../src/restore/snapshot.js';
 import { SnapshotRepository } from '../src/snapshots/repository.js';
 import { FsStore } from '../src/storage/fs.js';
@@ -21,6 +22,7 @@ import {
   startVelero,
   type VeleroBinaries,
 } from '../test/cluster/velero.js';
+import { type ApfRun, apfNamespaces, rejectedRequests, throttledRestorer } from './apf.js';
 import {
   CREATE_CONCURRENCIES,
   createKey,
@@ -42,7 +44,13 @@ import {
   planPinning,
   tasksetOnPath,
 } from './pin.js';
-import { AUTO_RESTORE, type VeleroOutcome, writeReport } from './report.js';
+import {
+  AUTO_RESTORE,
+  NO_CLOSURE_BACKUP,
+  PREFLIGHT,
+  type VeleroOutcome,
+  writeReport,
+} from './report.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const launcher = join(root, 'bin', 'kubectl-snapshot');
@@ -52,6 +60,18 @@ function arg(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+/** `--concurrencies 4,16`: fewer raw-create concurrencies in the sweep (a 50,000-object run). */
+const SWEEP: number[] = (() => {
+  const i = process.argv.indexOf('--concurrencies');
+  if (i < 0) return [...CREATE_CONCURRENCIES];
+  const cs = (process.argv[i + 1] ?? '').split(',').map(Number);
+  const known: readonly number[] = CREATE_CONCURRENCIES;
+  if (!cs.length || cs.some((c) => !known.includes(c)))
+    throw new Error(`--concurrencies takes some of ${CREATE_CONCURRENCIES.join(',')}`);
+  return cs;
+})();
+/** `--no-apf` leaves out the restores throttled by API Priority and Fairness. */
+const APF = !process.argv.includes('--no-apf');
 const N = arg('objects', 5000);
 const M = arg('namespaces', 10);
 const RUNS = arg('runs', 3);
@@ -178,6 +198,30 @@ async function main(): Promise<void> {
         cpuSeconds: m.cpuSeconds,
       });
       results.archive = [{ seconds: 0, objects: manifest.archive.size }];
+      // What the closure costs (the cluster-scoped lists it reads and its decisions): the same
+      // backup without any cluster-scoped object.
+      await quiet();
+      const bare = await measureProcess(
+        launcher,
+        [
+          'backup',
+          `bench-bare-${run}`,
+          ...nsFlags,
+          '--include-cluster-resources',
+          'false',
+          '--storage',
+          store,
+          '-o',
+          'json',
+        ],
+        env,
+      );
+      record(NO_CLOSURE_BACKUP, {
+        seconds: bare.seconds,
+        objects: (JSON.parse(bare.stdout) as { totalObjects: number }).totalObjects,
+        peakRssMiB: bare.peakRssMiB,
+        cpuSeconds: bare.cpuSeconds,
+      });
     }
 
     // Every listing run above saw the same cluster; restores come after, since they add copies.
@@ -197,10 +241,26 @@ async function main(): Promise<void> {
           mapping: mapping(suffix),
         });
       try {
+        // What the preflight costs a restore before its first create: the dependency check of
+        // every planned object, with its GETs of what the cluster must already have.
+        {
+          const p = plan(`pre${run}`);
+          const planned = [...p.crds, ...p.namespaces, ...p.tiers.flat()];
+          await quiet();
+          const cpu = process.cpuUsage();
+          const t = process.hrtime.bigint();
+          await checkDependencies(snap.objects, planned, mapping(`pre${run}`), client);
+          const used = process.cpuUsage(cpu);
+          record(PREFLIGHT, {
+            seconds: Number(process.hrtime.bigint() - t) / 1e9,
+            objects: planned.length,
+            cpuSeconds: (used.user + used.system) / 1e6,
+          });
+        }
         // The limit for restore: the best of raw creates at several concurrencies, in an order
         // rotated each run, so that no concurrency always meets the cluster first.
-        const k = run % CREATE_CONCURRENCIES.length;
-        for (const c of [...CREATE_CONCURRENCIES.slice(k), ...CREATE_CONCURRENCIES.slice(0, k)]) {
+        const k = run % SWEEP.length;
+        for (const c of [...SWEEP.slice(k), ...SWEEP.slice(0, k)]) {
           const suffix = `raw${run}c${c}`;
           record(createKey(c), await rawCreates(kubeconfig, plan(suffix), c, quiet));
           await dropNamespaces(client, [...mapping(suffix).values()]);
@@ -273,6 +333,57 @@ async function main(): Promise<void> {
       await dropNamespaces(client, [...mapping(`r${run}`).values()]);
     }
 
+    // Restores throttled by API Priority and Fairness, fixed 16 against auto, alternating.
+    const apf: ApfRun[] = [];
+    if (APF) {
+      const restorer = {
+        ...env,
+        KUBECONFIG: await throttledRestorer(client, kubeconfig, cluster.dir),
+      };
+      const chosen = apfNamespaces(namespaces, N);
+      for (let run = 0; run < RUNS; run++) {
+        const modes = run % 2 === 0 ? (['16', 'auto'] as const) : (['auto', '16'] as const);
+        for (const concurrency of modes) {
+          const targets = chosen.map((n) => [n, `${n}-apf${run}-${concurrency}`] as const);
+          await quiet();
+          const before = rejectedRequests(kubectl, env);
+          const m = await measureProcess(
+            launcher,
+            [
+              'restore',
+              `bench-${run}`,
+              '--storage',
+              store,
+              ...chosen.flatMap((n) => ['-n', n]),
+              ...targets.flatMap(([from, to]) => ['--namespace-mapping', `${from}=${to}`]),
+              '--concurrency',
+              concurrency,
+              '-o',
+              'json',
+            ],
+            restorer,
+          );
+          const totals = (JSON.parse(m.stdout) as { totals: Record<string, number> }).totals;
+          const r: ApfRun = {
+            concurrency,
+            seconds: m.seconds,
+            created: totals.created ?? 0,
+            failed: totals.failed ?? 0,
+            rejected: rejectedRequests(kubectl, env) - before,
+            cpuSeconds: m.cpuSeconds,
+          };
+          apf.push(r);
+          console.error(
+            `  restore under APF, concurrency ${concurrency}: ${r.created} created, ${r.failed} failed in ${r.seconds.toFixed(2)} s, ${r.rejected} rejected`,
+          );
+          await dropNamespaces(
+            client,
+            targets.map(([, to]) => to),
+          );
+        }
+      }
+    }
+
     // Velero on the same namespaces, once per bench invocation (it is slow), after everything
     // else so its server does not run during the other measurements. Started from this
     // process, it runs on the client's cores when pinned: it is the client being compared.
@@ -325,6 +436,7 @@ async function main(): Promise<void> {
       rawJsonBytes,
       jsonCost,
       results,
+      apf,
       velero,
     });
   } finally {

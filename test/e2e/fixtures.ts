@@ -1,6 +1,10 @@
 // Builders for the objects e2e tests put into the real cluster. Builders over YAML: each
 // takes the few fields a test cares about and fills in the rest.
 import type * as k8s from '@kubernetes/client-node';
+import {
+  fewSeatsPriorityLevel as fewSeats,
+  flowSchemaFor as flowSchema,
+} from '../cluster/flow-control.js';
 import { objects } from './helpers.js';
 
 export type Obj = k8s.KubernetesObject & Record<string, unknown>;
@@ -240,61 +244,9 @@ export const customResource = (
   spec,
 });
 
-const FLOW_CONTROL = 'flowcontrol.apiserver.k8s.io/v1';
-
-/**
- * An API Priority and Fairness level of one nominal share out of ~250: about 3 seats of the
- * server's 600, nothing lent or borrowed; what it cannot seat is queued or rejected (429).
- */
-export const fewSeatsPriorityLevel = (
-  name: string,
-  limitResponse: Record<string, unknown> = { type: 'Reject' },
-): Obj => ({
-  apiVersion: FLOW_CONTROL,
-  kind: 'PriorityLevelConfiguration',
-  metadata: { name },
-  spec: {
-    type: 'Limited',
-    limited: {
-      nominalConcurrencyShares: 1,
-      lendablePercent: 0,
-      borrowingLimitPercent: 0,
-      limitResponse,
-    },
-  },
-});
-
-/** A FlowSchema putting every request of `subject` on the priority level `level`. */
-export const flowSchemaFor = (
-  name: string,
-  level: string,
-  subject: Record<string, unknown>,
-  matchingPrecedence = 10,
-): Obj => ({
-  apiVersion: FLOW_CONTROL,
-  kind: 'FlowSchema',
-  metadata: { name },
-  spec: {
-    priorityLevelConfiguration: { name: level },
-    matchingPrecedence,
-    distinguisherMethod: { type: 'ByUser' },
-    rules: [
-      {
-        subjects: [subject],
-        resourceRules: [
-          {
-            verbs: ['*'],
-            apiGroups: ['*'],
-            resources: ['*'],
-            namespaces: ['*'],
-            clusterScope: true,
-          },
-        ],
-        nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-      },
-    ],
-  },
-});
+/** The API Priority and Fairness builders, shared with the benchmark. */
+export const fewSeatsPriorityLevel = (...a: Parameters<typeof fewSeats>): Obj => fewSeats(...a);
+export const flowSchemaFor = (...a: Parameters<typeof flowSchema>): Obj => flowSchema(...a);
 
 /** Creates objects in order with the admin credentials (or the given kubeconfig). */
 export async function create(items: Obj[], kubeconfig?: string): Promise<void> {
