@@ -110,14 +110,11 @@ export function rejectedRequests(kubectl: string, env: NodeJS.ProcessEnv): numbe
 }
 
 /**
- * Namespaces of the snapshot holding at most `cap` objects in all (at least one): the APF run
- * restores about 5,000 objects whatever the size of the benchmark, so that it stays minutes.
+ * Namespaces of the snapshot holding at most `cap` objects in all (at least one): throttled,
+ * a fixed 16 restores a few objects a second, so the APF run restores about 500 objects
+ * whatever the size of the benchmark.
  */
-export function apfNamespaces(
-  namespaces: readonly string[],
-  objects: number,
-  cap = 5000,
-): string[] {
+export function apfNamespaces(namespaces: readonly string[], objects: number, cap = 500): string[] {
   const perNamespace = objects / namespaces.length;
   return namespaces.slice(0, Math.max(1, Math.floor(cap / perNamespace)));
 }

@@ -70,8 +70,9 @@ const SWEEP: number[] = (() => {
     throw new Error(`--concurrencies takes some of ${CREATE_CONCURRENCIES.join(',')}`);
   return cs;
 })();
-/** `--no-apf` leaves out the restores throttled by API Priority and Fairness. */
+/** `--no-apf`: no throttled restores; throttled, a fixed 16 takes minutes (`--apf-runs N`, 1). */
 const APF = !process.argv.includes('--no-apf');
+const APF_RUNS = arg('apf-runs', 1);
 const N = arg('objects', 5000);
 const M = arg('namespaces', 10);
 const RUNS = arg('runs', 3);
@@ -341,7 +342,7 @@ async function main(): Promise<void> {
         KUBECONFIG: await throttledRestorer(client, kubeconfig, cluster.dir),
       };
       const chosen = apfNamespaces(namespaces, N);
-      for (let run = 0; run < RUNS; run++) {
+      for (let run = 0; run < APF_RUNS; run++) {
         const modes = run % 2 === 0 ? (['16', 'auto'] as const) : (['auto', '16'] as const);
         for (const concurrency of modes) {
           const targets = chosen.map((n) => [n, `${n}-apf${run}-${concurrency}`] as const);
