@@ -81,6 +81,8 @@ async function main(): Promise<void> {
       args: [join(root, 'build', 'src', 'main.js'), 'version'],
     },
     { label: 'kubectl-snapshot --help (single executable)', file: binary, args: ['--help'] },
+    // The floor: the same Node starting and running nothing.
+    { label: "node -e 0 (the project's Node, nothing loaded)", file: node, args: ['-e', '0'] },
   ];
 
   const results = new Map<string, number[]>();
