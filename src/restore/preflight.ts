@@ -19,7 +19,7 @@ import {
   targetKey,
   type UncheckedDependencies,
 } from './dependencies.js';
-import type { ArchivedObject } from './load.js';
+import { type ArchivedObject, planningView } from './load.js';
 import type { PlannedObject } from './plan.js';
 
 /** What a report carries of the preflight: each field only when it has something. */
@@ -79,8 +79,10 @@ export async function checkDependencies(
   const restoreSet = new RestoreSet();
   // With transforms this transforms every object once before the first create, which is also
   // what finds a rule that cannot apply to one (runRestore relies on it).
+  // Only the planning view of a transformed object is kept: all of them are alive until the
+  // check ends, and whole objects of a 50,000-object restore took 230 MiB more at the peak.
   const dependents: Dependent[] = await mapLimit(planned, 16, async (p) => {
-    const object = (transformed ? await p.materialize() : undefined) ??
+    const object = (transformed ? planningView(await p.materialize(), p.resource) : undefined) ??
       views.get(keyOf(p.resource, p.namespace, p.name)) ?? {
         apiVersion: '',
         kind: p.kind,
