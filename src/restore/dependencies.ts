@@ -97,12 +97,24 @@ function provisioned(d: Dependent): boolean {
   return !(d.object.spec as { volumeName?: string } | undefined)?.volumeName;
 }
 
-/** Every target the restore set names, once, with who names it. */
-export function collectNeeds(dependents: Iterable<Dependent>): Need[] {
+/** An object's targets, and how a report names the object. */
+export interface Needing {
+  by: string;
+  targets: Target[];
+}
+
+export function needing(d: Dependent): Needing {
+  return {
+    by: `${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name}`,
+    targets: targetsOf(d),
+  };
+}
+
+/** Every target of `items`, once, with the first few that name it, in their order. */
+export function needsOf(items: Iterable<Needing>): Need[] {
   const needs = new Map<string, Need>();
-  for (const d of dependents) {
-    const by = `${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name}`;
-    for (const target of targetsOf(d)) {
+  for (const { by, targets } of items) {
+    for (const target of targets) {
       const key = targetKey(target);
       let n = needs.get(key);
       if (!n) {

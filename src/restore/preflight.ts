@@ -8,18 +8,19 @@ import type { KubeObject, ResourceType } from '../core/types.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { objectPath } from '../kube/discovery.js';
 import {
-  collectNeeds,
   type DependencyFindings,
   type Dependent,
   judgeDependencies,
   type MissingDependency,
+  needing,
+  needsOf,
   type Presence,
   RestoreSet,
   type Target,
   targetKey,
   type UncheckedDependencies,
 } from './dependencies.js';
-import { type ArchivedObject, planningView } from './load.js';
+import type { ArchivedObject } from './load.js';
 import type { PlannedObject } from './plan.js';
 
 /** What a report carries of the preflight: each field only when it has something. */
@@ -78,21 +79,21 @@ export async function checkDependencies(
   }
   const restoreSet = new RestoreSet();
   // With transforms this transforms every object once before the first create, which is also
-  // what finds a rule that cannot apply to one (runRestore relies on it).
-  // Only the planning view of a transformed object is kept: all of them are alive until the
-  // check ends, and whole objects of a 50,000-object restore took 230 MiB more at the peak.
-  const dependents: Dependent[] = await mapLimit(planned, 16, async (p) => {
-    const object = (transformed ? planningView(await p.materialize(), p.resource) : undefined) ??
+  // what finds a rule that cannot apply to one (runRestore relies on it). Each object is
+  // reduced to its targets at once: all of them are alive until the check ends, and whole
+  // transformed objects of a 50,000-object restore took 230 MiB more at the peak.
+  const needings = await mapLimit(planned, 16, async (p) => {
+    const object = (transformed ? await p.materialize() : undefined) ??
       views.get(keyOf(p.resource, p.namespace, p.name)) ?? {
         apiVersion: '',
         kind: p.kind,
         metadata: { name: p.name },
       };
-    return { ...p, object };
-  });
-  for (const d of dependents)
+    const d: Dependent = { ...p, object };
     if (d.namespace === undefined) restoreSet.add(d.resource, d.name, d.object);
-  const needs = collectNeeds(dependents);
+    return needing(d);
+  });
+  const needs = needsOf(needings);
   const asked = needs.filter((n) => !restoreSet.provides(n.target));
   const answers = new Map<string, Presence>();
   if (client) {

@@ -4,16 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { dependencySection } from '../../src/cli/commands/restore-report.js';
 import { qualifiedResource, type ResourceType } from '../../src/core/types.js';
 import {
-  collectNeeds,
   type Dependent,
   judgeDependencies,
+  needing,
+  needsOf,
   type Presence,
   RestoreSet,
   type Target,
   targetKey,
   targetsOf,
 } from '../../src/restore/dependencies.js';
-import { planningView } from '../../src/restore/load.js';
+import { type ArchivedObject, planningView } from '../../src/restore/load.js';
+import type { PlannedObject } from '../../src/restore/plan.js';
+import { checkDependencies } from '../../src/restore/preflight.js';
 import { type RestoreReport, tally } from '../../src/restore/results.js';
 import {
   clusterRoleBinding,
@@ -192,10 +195,10 @@ describe('targetsOf', () => {
   });
 });
 
-describe('collectNeeds', () => {
+describe('needsOf', () => {
   it('lists each target once, with the first ten objects that need it and how many do', () => {
     const cms = Array.from({ length: 12 }, (_, i) => dependent(configMap(`c${i}`, 'kafka')));
-    const [need] = collectNeeds(cms);
+    const [need] = needsOf(cms.map(needing));
     expect(need?.neededByCount).toBe(12);
     expect(need?.neededBy).toHaveLength(10);
     expect(need?.neededBy[0]).toBe('ConfigMap kafka/c0');
@@ -213,7 +216,7 @@ describe('judgeDependencies', () => {
 
   it('reports a ClusterRole neither the cluster nor the restore set has, with the binding that needs it', () => {
     const f = judgeDependencies(
-      collectNeeds([binding]),
+      needsOf([binding].map(needing)),
       new RestoreSet(),
       answer({ [`clusterroles.${RBAC}/strimzi-operator`]: { state: 'absent' } }),
     );
@@ -238,7 +241,7 @@ describe('judgeDependencies', () => {
       kubeObject(`${RBAC}/v1`, 'ClusterRole', 'strimzi-operator', undefined),
     );
     const asked: string[] = [];
-    const f = judgeDependencies(collectNeeds([binding]), set, (t) => {
+    const f = judgeDependencies(needsOf([binding].map(needing)), set, (t) => {
       asked.push(targetKey(t));
       return { state: 'absent' };
     });
@@ -249,7 +252,7 @@ describe('judgeDependencies', () => {
 
   it('names a custom resource type that is not served, as its CRD missing', () => {
     const f = judgeDependencies(
-      collectNeeds([dependent(kafka)]),
+      needsOf([dependent(kafka)].map(needing)),
       new RestoreSet(),
       answer({ [`type:kafkas.${group}/v1beta2`]: { state: 'absent' } }),
     );
@@ -264,7 +267,7 @@ describe('judgeDependencies', () => {
   });
 
   it("takes a custom type as served when the restore set's CRD serves its version, and says so when it does not", () => {
-    const needs = collectNeeds([dependent(kafka)]);
+    const needs = needsOf([dependent(kafka)].map(needing));
     const absent = answer({ [`type:kafkas.${group}/v1beta2`]: { state: 'absent' } });
     const withCrd = (versions: string[]) => {
       const set = new RestoreSet();
@@ -288,7 +291,7 @@ describe('judgeDependencies', () => {
     );
     const forbidden: Presence = { state: 'unknown', why: `you may not get clusterroles.${RBAC}` };
     const f = judgeDependencies(
-      collectNeeds([binding, other]),
+      needsOf([binding, other].map(needing)),
       new RestoreSet(),
       answer({
         [`clusterroles.${RBAC}/strimzi-operator`]: forbidden,
@@ -309,11 +312,13 @@ describe('judgeDependencies', () => {
       template: { spec: podSpec({ priorityClassName: 'critical' }) },
     });
     const f = judgeDependencies(
-      collectNeeds([
-        dependent(pvc('d', 'kafka', { storageClassName: 'fast' })),
-        dependent(web),
-        dependent(ingress),
-      ]),
+      needsOf(
+        [
+          dependent(pvc('d', 'kafka', { storageClassName: 'fast' })),
+          dependent(web),
+          dependent(ingress),
+        ].map(needing),
+      ),
       new RestoreSet(),
       answer({
         'storageclasses.storage.k8s.io/fast': { state: 'absent' },
@@ -368,5 +373,41 @@ describe('the report of the preflight', () => {
 
   it('is empty when nothing is missing or unchecked', () => {
     expect(dependencySection(base)).toBe('');
+  });
+});
+
+describe('checkDependencies', () => {
+  const claim = (storageClassName: string) => pvc('d', 'kafka', { storageClassName });
+  const planned = (sent: ReturnType<typeof kubeObject>): PlannedObject => ({
+    resource: 'persistentvolumeclaims',
+    type: types.PersistentVolumeClaim as ResourceType,
+    kind: 'PersistentVolumeClaim',
+    namespace: 'kafka',
+    name: 'd',
+    materialize: async () => sent,
+  });
+  const archived: ArchivedObject[] = [
+    {
+      resource: 'persistentvolumeclaims',
+      namespace: 'kafka',
+      name: 'd',
+      object: planningView(claim('standard'), 'persistentvolumeclaims'),
+    } as ArchivedObject,
+  ];
+
+  it('judges what a transform will send, not what the snapshot holds', async () => {
+    const f = await checkDependencies(
+      archived,
+      [planned(claim('fast-ssd'))],
+      new Map(),
+      undefined,
+      true,
+    );
+    expect(f.notChecked.flatMap((u) => u.names)).toEqual(['fast-ssd']);
+  });
+
+  it('judges the snapshot view when nothing is transformed', async () => {
+    const f = await checkDependencies(archived, [planned(claim('fast-ssd'))], new Map(), undefined);
+    expect(f.notChecked.flatMap((u) => u.names)).toEqual(['standard']);
   });
 });
