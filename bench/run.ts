@@ -1,8 +1,7 @@
 // `npm run bench -- --objects 20000 [--namespaces 10] [--runs 3] [--no-pin]`
-// Backup and restore throughput, peak memory and client CPU against baselines measured in the
-// same run, against the same control plane: the API server's own limit (raw paginated LIST, raw
-// parallel creates with the same client at several concurrencies) and kubectl. Prints a
-// markdown table and writes bench/results/latest.json.
+// Backup and restore throughput, peak memory and client CPU against baselines of the same run
+// on the same control plane: raw paginated LIST, raw parallel creates at several concurrencies,
+// kubectl, Velero. Prints a markdown table and writes bench/results/latest.json.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listableTypes, planListJobs } from '../src/backup/select.js';
