@@ -2,7 +2,8 @@
 // the API server takes without slowing down. A fixed 16 is too few for a large control plane
 // and too many for a throttled one (API Priority and Fairness rejects what its priority level
 // cannot seat with 429, and retrying 16 at a time keeps it rejecting). Additive increase while
-// latency holds, multiplicative decrease when it grows or the server throttles, as TCP does.
+// a round's latency holds, multiplicative decrease when it grows or the server throttles, as
+// TCP does.
 // Pure: the caller reports latencies and throttling, with the time.
 
 /** `--concurrency auto`: where the restore's limit starts, and the most it goes to. */
@@ -14,19 +15,23 @@ export interface AdaptiveOptions {
   max: number;
 }
 
-/** A response this many times slower than the fastest recent one means the server is queueing. */
+/** A round this many times slower than the fastest recent one means the server is queueing. */
 const SLOWDOWN = 2;
 /** Milliseconds of latency below which a slowdown is noise (a local server answers in 1–3 ms). */
 const NOISE_MS = 10;
+/** Rounds the fastest one is remembered for: a server that got slower for good is followed. */
+const BASELINE_ROUNDS = 8;
 
 export class AdaptiveLimit {
   private limit: number;
-  /** The fastest recent latency: what the server takes when it is not queueing. */
-  private baseline?: number;
-  /** Until the first sign of congestion the limit grows by one per success (doubling per round). */
+  /** Latencies of the round being answered: one round is `current` answers. */
+  private round: number[] = [];
+  /** Median latency of each recent round, newest last. */
+  private recent: number[] = [];
+  /** Until the first sign of congestion the limit doubles per round. */
   private slowStart = true;
-  /** Successes since the last decrease: one decrease per round of `limit` requests. */
-  private sinceDecrease = Number.POSITIVE_INFINITY;
+  /** 429s since the last halving: one halving per round of `limit` requests. */
+  private sinceHalving = Number.POSITIVE_INFINITY;
   private pausedUntil = 0;
 
   constructor(private readonly o: AdaptiveOptions) {
@@ -45,38 +50,45 @@ export class AdaptiveLimit {
 
   /** A request answered in `latencyMs`. */
   answered(latencyMs: number): void {
-    // The baseline drifts up slowly, so a server that got slower for good is followed.
-    this.baseline =
-      this.baseline === undefined
-        ? latencyMs
-        : Math.min(latencyMs, this.baseline + (latencyMs - this.baseline) * 0.01);
-    this.sinceDecrease++;
-    if (latencyMs > SLOWDOWN * this.baseline + NOISE_MS) {
-      this.decrease(0.9);
-      return;
-    }
-    this.limit += this.slowStart ? 1 : 1 / this.limit;
-    this.limit = Math.min(this.limit, this.o.max);
+    this.sinceHalving++;
+    this.round.push(latencyMs);
+    if (this.round.length < this.current) return;
+    // A round is judged by its median: creates of different kinds and sizes take from 2 to
+    // 200 ms on a busy server, and one slow answer per round would otherwise ratchet the
+    // limit down round after round.
+    const median = medianOf(this.round);
+    this.round = [];
+    const baseline = Math.min(median, ...this.recent);
+    this.recent = [...this.recent, median].slice(-BASELINE_ROUNDS);
+    if (median > SLOWDOWN * baseline + NOISE_MS) {
+      this.slowStart = false;
+      // Slower answers from a server that does not refuse are no reason to send fewer than
+      // the start (a fixed 16 is what it takes without complaint): below it, only 429s go.
+      this.limit = Math.max(this.limit * 0.9, Math.min(this.limit, this.o.initial));
+    } else this.limit = Math.min(this.o.max, this.slowStart ? this.limit * 2 : this.limit + 1);
   }
 
   /** The server refused a request for load (429), asking to wait `retryAfterMs` if it said. */
   throttled(now: number, retryAfterMs?: number): void {
-    this.sinceDecrease++;
+    this.sinceHalving++;
+    this.slowStart = false;
     // Fewer in flight is the answer while there can be fewer; at the minimum, only waiting is.
     // (Pausing every start for one rejection would leave the seats the server has idle.)
     const atMinimum = this.current <= this.o.min;
-    this.decrease(0.5);
+    // Requests already in flight when the first 429 came say it too: once a round.
+    if (this.sinceHalving >= this.current) {
+      this.limit = Math.max(this.o.min, this.limit * 0.5);
+      this.sinceHalving = 0;
+      this.round = [];
+    }
     if (atMinimum && retryAfterMs !== undefined && retryAfterMs > 0)
       this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
   }
+}
 
-  private decrease(factor: number): void {
-    this.slowStart = false;
-    // Requests already in flight when the first answer said "slow down" say it too: once a round.
-    if (this.sinceDecrease < this.current) return;
-    this.limit = Math.max(this.o.min, this.limit * factor);
-    this.sinceDecrease = 0;
-  }
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function clamp(v: number, min: number, max: number): number {

@@ -4,6 +4,12 @@ import { AdaptiveGate, AdaptiveLimit } from '../../src/core/adaptive.js';
 
 const limit = (initial = 16, max = 64) => new AdaptiveLimit({ initial, min: 1, max });
 
+/** One round of answers: as many as the limit lets in flight, each taking `ms`. */
+function answerRound(l: AdaptiveLimit, ms: number): void {
+  const n = l.current;
+  for (let i = 0; i < n; i++) l.answered(ms);
+}
+
 describe('the adaptive limit', () => {
   it('doubles per round while the server answers as fast as before, up to its maximum', () => {
     const l = limit(4);
@@ -13,23 +19,53 @@ describe('the adaptive limit', () => {
     expect(l.current).toBe(64);
   });
 
-  it('backs off by a tenth once per round when answers slow down, then grows one per round', () => {
-    const l = limit(20);
-    for (let i = 0; i < 20; i++) l.answered(20); // 40: slow start up to here
-    expect(l.current).toBe(40);
-    l.answered(200); // the server queues
-    expect(l.current).toBe(36);
-    l.answered(200); // the rest of the same round says the same: no second cut
-    expect(l.current).toBe(36);
-    for (let i = 0; i < 37; i++) l.answered(20); // one round at the old speed
-    expect(l.current).toBe(37);
+  it('backs off by a tenth when a round is twice as slow as the fastest recent one, then grows one per round', () => {
+    const l = limit(20, 128);
+    answerRound(l, 20); // slow start: 40
+    answerRound(l, 20); // 80
+    expect(l.current).toBe(80);
+    answerRound(l, 200); // the server queues
+    expect(l.current).toBe(72);
+    answerRound(l, 20); // a round at the old speed
+    expect(l.current).toBe(73);
+  });
+
+  it('judges a round by its median: a few slow answers in each round cut nothing', () => {
+    const l = limit(16);
+    for (let round = 0; round < 30; round++) {
+      const n = l.current;
+      for (let i = 0; i < n; i++) l.answered(i % 8 === 0 ? 400 : 25);
+    }
+    expect(l.current).toBe(64);
+  });
+
+  it('never goes below where it started for slow answers alone: only 429s take it lower', () => {
+    const l = limit(16);
+    answerRound(l, 10); // 32
+    // Every round four times slower than the one before: a tenth less each time, down to 16.
+    for (let k = 1; k <= 12; k++) answerRound(l, 10 * 4 ** k);
+    expect(l.current).toBe(16);
+    l.throttled(0);
+    expect(l.current).toBe(8);
+    answerRound(l, 10 * 4 ** 14); // slower still, but below the start it takes a 429
+    expect(l.current).toBe(8);
+  });
+
+  it('follows a server that got slower for good: after a few rounds, the slower speed is the baseline', () => {
+    const l = limit(16, 128);
+    answerRound(l, 10); // 32
+    answerRound(l, 100); // slower: 28.8
+    for (let i = 0; i < 8; i++) answerRound(l, 100);
+    const settled = l.current;
+    answerRound(l, 100);
+    expect(l.current).toBe(settled + 1);
   });
 
   it('ignores slowdowns smaller than the noise of a fast local server', () => {
     const l = limit(8);
-    l.answered(1);
-    l.answered(8); // 8x slower, but 8 ms
-    expect(l.current).toBe(10);
+    answerRound(l, 1); // 16
+    answerRound(l, 8); // 8x slower, but 8 ms: 32
+    expect(l.current).toBe(32);
   });
 
   it('halves on a 429, once per round, and never goes below its minimum', () => {
