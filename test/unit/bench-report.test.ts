@@ -73,6 +73,18 @@ describe('the benchmark report', () => {
     expect(t).toContain('5.0% of the restore into empty namespaces');
   });
 
+  it('says a closure that cost less than nothing is not measurable, instead of a negative cost', () => {
+    const t = renderTable(
+      report({
+        'list (raw API)': [sample(1000, 0.5)],
+        'kubectl-snapshot backup': [sample(1010, 1.25)],
+        [NO_CLOSURE_BACKUP]: [sample(1000, 1.5)],
+      }),
+    );
+    expect(t).toContain('the closure: -0.25 s (none measurable), 1010 against 1000 objects');
+    expect(t).not.toContain('+-');
+  });
+
   it('compares the throttled restores by median rate and lists every failure and 429 count', () => {
     const t = renderTable(
       report({}, [apfRun('16', 10, 3), apfRun('auto', 5), apfRun('16', 12), apfRun('auto', 6)]),
