@@ -30,7 +30,7 @@ export class AdaptiveLimit {
   private recent: number[] = [];
   /** Until the first sign of congestion the limit doubles per round. */
   private slowStart = true;
-  /** 429s since the last halving: one halving per round of `limit` requests. */
+  /** Answers and 429s since the last halving: at most one halving per round of `limit` requests. */
   private sinceHalving = Number.POSITIVE_INFINITY;
   private pausedUntil = 0;
 
